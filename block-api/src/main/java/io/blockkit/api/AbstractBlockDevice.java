@@ -1,0 +1,250 @@
+package io.blockkit.api;
+
+import io.blockkit.api.error.BlockException;
+import io.blockkit.api.error.OutOfRangeException;
+import io.blockkit.api.error.ReadOnlyException;
+import io.blockkit.api.error.UnsupportedFeatureException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A base for {@link BlockDevice}s that does the checks every driver needs in one place: closed
+ * state, read-only, ranges and zero-length requests. Subclasses implement the {@code do*} methods,
+ * which are called only with valid, non-empty, in-range requests.
+ */
+public abstract class AbstractBlockDevice implements BlockDevice {
+  private static final int ZERO_CHUNK = 1 << 20;
+
+  private final BlockDriver driver;
+  private final String location;
+  private final boolean readOnly;
+  private final BlockDevice child;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  protected AbstractBlockDevice(BlockDriver driver, String location, boolean readOnly,
+      BlockDevice child) {
+    this.driver = driver;
+    this.location = location;
+    this.readOnly = readOnly;
+    this.child = child;
+  }
+
+  @Override
+  public final BlockDriver driver() {
+    return driver;
+  }
+
+  @Override
+  public final String location() {
+    return location;
+  }
+
+  @Override
+  public final boolean isReadOnly() {
+    return readOnly;
+  }
+
+  @Override
+  public final Optional<BlockDevice> child() {
+    return Optional.ofNullable(child);
+  }
+
+  /** The child, for subclasses that always have one. */
+  protected final BlockDevice childDevice() {
+    return child;
+  }
+
+  @Override
+  public final void read(long offset, ByteBuffer dst) throws IOException {
+    ensureOpen();
+    int n = dst.remaining();
+    checkRange(offset, n);
+    if (n > 0) {
+      doRead(offset, dst);
+    }
+  }
+
+  @Override
+  public final void write(long offset, ByteBuffer src) throws IOException {
+    ensureWritable();
+    int n = src.remaining();
+    checkRange(offset, n);
+    if (n > 0) {
+      doWrite(offset, src);
+    }
+  }
+
+  @Override
+  public final void writeZeroes(long offset, long length) throws IOException {
+    ensureWritable();
+    checkRange(offset, length);
+    if (length > 0) {
+      doWriteZeroes(offset, length);
+    }
+  }
+
+  @Override
+  public final void discard(long offset, long length) throws IOException {
+    ensureWritable();
+    checkRange(offset, length);
+    if (length > 0) {
+      doDiscard(offset, length);
+    }
+  }
+
+  @Override
+  public final Extent blockStatus(long offset, long length) throws IOException {
+    ensureOpen();
+    if (length <= 0) {
+      throw new IllegalArgumentException("block status needs a positive length, got " + length);
+    }
+    checkRange(offset, length);
+    return doBlockStatus(offset, length);
+  }
+
+  @Override
+  public final void flush() throws IOException {
+    ensureOpen();
+    if (!readOnly) {
+      doFlush();
+    }
+  }
+
+  @Override
+  public final CheckReport check(CheckMode mode) throws IOException {
+    ensureOpen();
+    if (!capabilities().contains(Capability.CHECK)) {
+      throw new UnsupportedFeatureException("Format '" + driver.name()
+          + "' does not support checks");
+    }
+    if (mode != CheckMode.REPORT) {
+      if (readOnly) {
+        throw new ReadOnlyException(location);
+      }
+      if (!capabilities().contains(Capability.REPAIR)) {
+        throw new UnsupportedFeatureException("Format '" + driver.name()
+            + "' does not support repair");
+      }
+    }
+    return doCheck(mode);
+  }
+
+  @Override
+  public ImageInfo info() throws IOException {
+    ensureOpen();
+    return new ImageInfo(location, driver.name(), size(), allocatedSize(), 0, false,
+        formatSpecific());
+  }
+
+  /** Fields for {@link ImageInfo#formatSpecific()}; none by default. */
+  protected Map<String, Object> formatSpecific() throws IOException {
+    return Map.of();
+  }
+
+  @Override
+  public long allocatedSize() throws IOException {
+    return child != null ? child.allocatedSize() : -1;
+  }
+
+  @Override
+  public final void close() throws IOException {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    IOException failure = null;
+    try {
+      doClose();
+    } catch (IOException e) {
+      failure = e;
+    }
+    if (child != null) {
+      try {
+        child.close();
+      } catch (IOException e) {
+        if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
+      }
+    }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  /** True once {@link #close} has been called. */
+  protected final boolean isClosed() {
+    return closed.get();
+  }
+
+  protected final void ensureOpen() throws BlockException {
+    if (closed.get()) {
+      throw new BlockException("Image '" + location + "' is closed");
+    }
+  }
+
+  protected final void ensureWritable() throws BlockException {
+    ensureOpen();
+    if (readOnly) {
+      throw new ReadOnlyException(location);
+    }
+  }
+
+  /** Fails with {@link OutOfRangeException} unless {@code [offset, offset+length)} is inside the image. */
+  protected final void checkRange(long offset, long length) throws IOException {
+    if (offset < 0 || length < 0) {
+      throw new IllegalArgumentException("negative offset or length: " + offset + ", " + length);
+    }
+    long size = size();
+    if (offset > size || length > size - offset) {
+      throw new OutOfRangeException(location, offset, length, size);
+    }
+  }
+
+  protected abstract void doRead(long offset, ByteBuffer dst) throws IOException;
+
+  protected void doWrite(long offset, ByteBuffer src) throws IOException {
+    throw new UnsupportedFeatureException("Driver '" + driver.name() + "' cannot write");
+  }
+
+  /** Default: writes buffers of zeros. Formats that can mark ranges zero override this. */
+  protected void doWriteZeroes(long offset, long length) throws IOException {
+    ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(length, ZERO_CHUNK));
+    long done = 0;
+    while (done < length) {
+      int n = (int) Math.min(length - done, zeros.capacity());
+      zeros.clear().limit(n);
+      doWrite(offset + done, zeros);
+      done += n;
+    }
+  }
+
+  /** Default: nothing is released, which discard's contract allows. */
+  protected void doDiscard(long offset, long length) throws IOException {
+  }
+
+  /** Default: the whole range is data, with no host offset. */
+  protected Extent doBlockStatus(long offset, long length) throws IOException {
+    return new Extent(offset, length, true, false, true, -1, null);
+  }
+
+  /** Default: flushes the child. */
+  protected void doFlush() throws IOException {
+    if (child != null) {
+      child.flush();
+    }
+  }
+
+  /** Called only when the device has {@link Capability#CHECK}. */
+  protected CheckReport doCheck(CheckMode mode) throws IOException {
+    return CheckReport.clean();
+  }
+
+  /** Releases this node's own resources; the child is closed afterwards by the base class. */
+  protected void doClose() throws IOException {
+  }
+}

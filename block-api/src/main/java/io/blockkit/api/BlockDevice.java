@@ -1,0 +1,94 @@
+package io.blockkit.api;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * An open image: one node of a stack (format over protocol, with optional filters between).
+ *
+ * <p><b>Offsets and lengths are in bytes</b>, need no alignment, and must lie inside {@link
+ * #size()}; a request reaching past the end fails with {@link
+ * io.blockkit.api.error.OutOfRangeException} and changes nothing.
+ *
+ * <p><b>Thread safety:</b> every method may be called from many threads at once. Concurrent
+ * writes to overlapping ranges leave one of the writers' bytes for each byte (no torn metadata, no
+ * lost allocation); reads concurrent with a write of the same range see old or new bytes. {@link
+ * #close()} must not race other calls on the same device; it is idempotent.
+ *
+ * <p><b>Ownership:</b> a device owns its {@link #child()} and closes it on close.
+ *
+ * <p><b>Durability:</b> a write is acknowledged when the call returns; it survives a crash only
+ * after a later {@link #flush()} returns. Metadata is ordered so that a crash at any point leaves
+ * an image that {@link #check} can explain and repair.
+ */
+public interface BlockDevice extends Closeable {
+
+  /** The driver that opened this node. */
+  BlockDriver driver();
+
+  /** Where the stack's storage lives (a path, a memory name), for messages. */
+  String location();
+
+  /** Virtual size in bytes. */
+  long size() throws IOException;
+
+  /** True when opened read-only. */
+  boolean isReadOnly();
+
+  /** What this open image supports. */
+  Set<Capability> capabilities();
+
+  /** The node below this one, if any. */
+  Optional<BlockDevice> child();
+
+  /**
+   * Reads {@code dst.remaining()} bytes starting at {@code offset} into {@code dst}, advancing its
+   * position. Either every byte is read or an exception is thrown.
+   */
+  void read(long offset, ByteBuffer dst) throws IOException;
+
+  /** Writes all of {@code src.remaining()} bytes at {@code offset}, advancing its position. */
+  void write(long offset, ByteBuffer src) throws IOException;
+
+  /**
+   * Makes the range read as zeros, cheaply where the format can (metadata only, no data written).
+   */
+  void writeZeroes(long offset, long length) throws IOException;
+
+  /**
+   * Tells the image the range is no longer needed. After a discard the range reads as zeros or as
+   * its old data; formats that can release space do so. Never fails for lack of support.
+   */
+  void discard(long offset, long length) throws IOException;
+
+  /**
+   * The status of the run starting at {@code offset}: the returned extent starts at {@code offset}
+   * and covers at most {@code length} bytes (at least one), merged as far as the format cheaply
+   * can.
+   */
+  Extent blockStatus(long offset, long length) throws IOException;
+
+  /** Makes every acknowledged write durable, through all layers. */
+  void flush() throws IOException;
+
+  /**
+   * Checks the metadata and, with a repairing mode, fixes what it can, then checks again; the
+   * report describes the state after repair. Images whose format has nothing to check return
+   * {@link CheckReport#clean()} only if they have {@link Capability#CHECK}; otherwise throw
+   * {@link io.blockkit.api.error.UnsupportedFeatureException}.
+   */
+  CheckReport check(CheckMode mode) throws IOException;
+
+  /** Format, sizes and format-specific fields. */
+  ImageInfo info() throws IOException;
+
+  /** Bytes this node occupies on its storage (allocated, not apparent), or -1 when unknown. */
+  long allocatedSize() throws IOException;
+
+  /** Releases the node and its children. Idempotent. */
+  @Override
+  void close() throws IOException;
+}

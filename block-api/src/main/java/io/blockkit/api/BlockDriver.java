@@ -1,0 +1,72 @@
+package io.blockkit.api;
+
+import io.blockkit.api.error.UnsupportedFeatureException;
+import io.blockkit.api.options.OptionSpec;
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * A block driver: a protocol (file, memory), a format (vdi, raw) or a filter. Found with {@link
+ * java.util.ServiceLoader} through {@code META-INF/services/io.blockkit.api.BlockDriver}.
+ *
+ * <p>Implementations are <b>stateless and thread-safe</b> and have a public no-argument
+ * constructor; all state lives in the {@link BlockDevice} that {@link #open} returns.
+ */
+public interface BlockDriver {
+
+  /**
+   * Bytes of the image handed to {@link #probe}: 4 KiB, enough for every header blockkit knows
+   * (VDI needs 512; QEMU probes 512) while staying one page read. Shorter images give fewer bytes.
+   */
+  int PROBE_SIZE = 4096;
+
+  /** Probe score for exact magic. */
+  int PROBE_EXACT = 100;
+
+  /** Probe score reserved for raw, the last resort. */
+  int PROBE_LAST_RESORT = 1;
+
+  /** Short lower-case id ({@code file}, {@code memory}, {@code raw}, {@code vdi}); unique. */
+  String name();
+
+  /** Where the driver sits in a stack. */
+  DriverKind kind();
+
+  /** One line saying what the driver is for. */
+  String description();
+
+  /**
+   * How sure the driver is that the image is its own, from the image's first bytes alone: 0 = not
+   * mine, 1 = reserved for raw, 100 = exact magic. A pure function: no I/O, never throws, handles
+   * buffers shorter than any header. Only FORMAT drivers are probed.
+   */
+  default int probe(ProbeInput input) {
+    return 0;
+  }
+
+  /** The options {@link #open} accepts. */
+  default List<OptionSpec> openOptions() {
+    return List.of();
+  }
+
+  /** The options {@link #create} accepts; a format's include {@code size}. */
+  default List<OptionSpec> createOptions() {
+    return List.of();
+  }
+
+  /** Opens a node: over {@code request.child()} for formats and filters, at a location for protocols. */
+  BlockDevice open(OpenRequest request) throws IOException;
+
+  /**
+   * Creates an image. Protocol drivers create storage at {@code request.location()}; format
+   * drivers write their structures into {@code request.child()}.
+   */
+  default void create(CreateRequest request) throws IOException {
+    throw new UnsupportedFeatureException("Driver '" + name() + "' does not support creating images");
+  }
+
+  /** Protocol drivers: removes what {@link #create} made (used to clean up failed conversions). */
+  default void delete(String location) throws IOException {
+    throw new UnsupportedFeatureException("Driver '" + name() + "' does not support deleting images");
+  }
+}

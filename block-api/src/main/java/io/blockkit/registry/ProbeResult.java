@@ -1,0 +1,15 @@
+package io.blockkit.registry;
+
+import java.util.Map;
+
+/**
+ * The outcome of probing: every format driver's score and the winner.
+ *
+ * @param winner the chosen driver's name, or null when every score was 0
+ * @param scores driver name to score, in descending score order (ties by name)
+ */
+public record ProbeResult(String winner, Map<String, Integer> scores) {
+  public ProbeResult {
+    scores = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(scores));
+  }
+}
