@@ -71,7 +71,7 @@ public abstract class AbstractBlockDevice implements BlockDevice {
   public final void write(long offset, ByteBuffer src) throws IOException {
     ensureWritable();
     int n = src.remaining();
-    checkRange(offset, n);
+    checkWriteRange(offset, n);
     if (n > 0) {
       doWrite(offset, src);
     }
@@ -80,7 +80,7 @@ public abstract class AbstractBlockDevice implements BlockDevice {
   @Override
   public final void writeZeroes(long offset, long length) throws IOException {
     ensureWritable();
-    checkRange(offset, length);
+    checkWriteRange(offset, length);
     if (length > 0) {
       doWriteZeroes(offset, length);
     }
@@ -130,6 +130,24 @@ public abstract class AbstractBlockDevice implements BlockDevice {
       }
     }
     return doCheck(mode);
+  }
+
+  @Override
+  public final void truncate(long newSize) throws IOException {
+    ensureWritable();
+    if (newSize < 0) {
+      throw new IllegalArgumentException("negative size " + newSize);
+    }
+    if (!capabilities().contains(Capability.RESIZE)) {
+      throw new UnsupportedFeatureException("Format '" + driver.name()
+          + "' does not support resizing");
+    }
+    doTruncate(newSize);
+  }
+
+  /** Called only when the device has {@link Capability#RESIZE}. */
+  protected void doTruncate(long newSize) throws IOException {
+    throw new UnsupportedFeatureException("Driver '" + driver.name() + "' cannot resize");
   }
 
   @Override
@@ -203,6 +221,17 @@ public abstract class AbstractBlockDevice implements BlockDevice {
     if (offset > size || length > size - offset) {
       throw new OutOfRangeException(location, offset, length, size);
     }
+  }
+
+  /** Like {@link #checkRange}, but a device with {@link Capability#GROW} accepts writes past its end. */
+  protected final void checkWriteRange(long offset, long length) throws IOException {
+    if (capabilities().contains(Capability.GROW)) {
+      if (offset < 0 || length < 0 || offset > Long.MAX_VALUE - length) {
+        throw new IllegalArgumentException("bad write range: " + offset + ", " + length);
+      }
+      return;
+    }
+    checkRange(offset, length);
   }
 
   protected abstract void doRead(long offset, ByteBuffer dst) throws IOException;

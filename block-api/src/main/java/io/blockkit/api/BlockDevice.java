@@ -11,7 +11,9 @@ import java.util.Set;
  *
  * <p><b>Offsets and lengths are in bytes</b>, need no alignment, and must lie inside {@link
  * #size()}; a request reaching past the end fails with {@link
- * io.blockkit.api.error.OutOfRangeException} and changes nothing.
+ * io.blockkit.api.error.OutOfRangeException} and changes nothing. Exception: protocol nodes with
+ * {@link Capability#GROW} (files, memory) accept writes past their end and grow, the way formats
+ * append data to their files.
  *
  * <p><b>Thread safety:</b> every method may be called from many threads at once. Concurrent
  * writes to overlapping ranges leave one of the writers' bytes for each byte (no torn metadata, no
@@ -84,6 +86,13 @@ public interface BlockDevice extends Closeable {
 
   /** Format, sizes and format-specific fields. */
   ImageInfo info() throws IOException;
+
+  /**
+   * Changes the virtual size. Protocols grow or shrink their storage; formats that cannot resize
+   * throw {@link io.blockkit.api.error.UnsupportedFeatureException}. Requires {@link
+   * Capability#RESIZE}.
+   */
+  void truncate(long newSize) throws IOException;
 
   /** Bytes this node occupies on its storage (allocated, not apparent), or -1 when unknown. */
   long allocatedSize() throws IOException;

@@ -15,5 +15,9 @@ public enum Capability {
   /** {@link BlockDevice#check} can repair ({@link CheckMode#REPAIR_LEAKS}, {@link CheckMode#REPAIR_ALL}). */
   REPAIR,
   /** {@link BlockDevice#flush} makes written data durable. */
-  FLUSH
+  FLUSH,
+  /** {@link BlockDevice#truncate} changes the size. */
+  RESIZE,
+  /** Writes past the end are accepted and grow the node (protocol nodes). */
+  GROW
 }
