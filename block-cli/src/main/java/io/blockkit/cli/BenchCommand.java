@@ -43,6 +43,10 @@ final class BenchCommand extends BaseCommand {
   @Option(names = "--pattern", paramLabel = "BYTE", description = "Byte written by -w (default 0).")
   int pattern;
 
+  @Option(names = "--image-opts", description = "FILE is an option string describing the stack "
+      + "(driver=...,file.driver=...,file.filename=...).")
+  boolean imageOpts;
+
   @Option(names = {"-U", "--force-share"}, description = "Open even if another process holds the image's lock.")
   boolean forceShare;
 
@@ -69,7 +73,7 @@ final class BenchCommand extends BaseCommand {
     if (write && forceShare) {
       throw new CliException(1, "--force-share/-U is incompatible with -w");
     }
-    try (BlockDevice dev = env.registry().open(file, env.params(format, !write, forceShare))) {
+    try (BlockDevice dev = env.open(file, imageOpts, format, !write, forceShare)) {
       long imageSize = dev.size();
       if (bufSize > imageSize) {
         throw new CliException(1, "Request size " + bufSize + " is larger than image '" + file

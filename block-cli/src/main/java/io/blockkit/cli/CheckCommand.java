@@ -39,6 +39,10 @@ final class CheckCommand extends BaseCommand {
   @Option(names = {"-q", "--quiet"}, description = "Print nothing but errors.")
   boolean quiet;
 
+  @Option(names = "--image-opts", description = "FILE is an option string describing the stack "
+      + "(driver=...,file.driver=...,file.filename=...).")
+  boolean imageOpts;
+
   @Option(names = {"-U", "--force-share"}, description = "Open even if another process holds the image's lock.")
   boolean forceShare;
 
@@ -60,8 +64,8 @@ final class CheckCommand extends BaseCommand {
         throw new CliException(1, "--force-share/-U is incompatible with --repair (-r)");
       }
     }
-    BlockDevice dev = env.registry().open(file,
-        env.params(format, mode == CheckMode.REPORT, forceShare));
+    BlockDevice dev = env.open(file, imageOpts, format, mode == CheckMode.REPORT,
+        forceShare);
     try (dev) {
       CheckReport r;
       try {

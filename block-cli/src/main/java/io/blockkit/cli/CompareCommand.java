@@ -34,6 +34,10 @@ final class CompareCommand extends BaseCommand {
   @Option(names = {"-p", "--progress"}, description = "Accepted for compatibility; prints nothing.")
   boolean progress;
 
+  @Option(names = "--image-opts", description = "FILE is an option string describing the stack "
+      + "(driver=...,file.driver=...,file.filename=...).")
+  boolean imageOpts;
+
   @Option(names = {"-U", "--force-share"}, description = "Open even if another process holds the image's lock.")
   boolean forceShare;
 
@@ -58,7 +62,7 @@ final class CompareCommand extends BaseCommand {
 
   private BlockDevice open(String f, String fmt) {
     try {
-      return env.openReadOnly(f, fmt, forceShare);
+      return env.open(f, imageOpts, fmt, true, forceShare);
     } catch (IOException | RuntimeException e) {
       throw new CliException(2, Errors.oneLine(e), e);
     }

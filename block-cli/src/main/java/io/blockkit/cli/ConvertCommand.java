@@ -61,6 +61,14 @@ final class ConvertCommand extends BaseCommand {
   @Option(names = "--target-is-zero", description = "With -n: the target already reads as zeros.")
   boolean targetIsZero;
 
+  @Option(names = "--image-opts", description = "FILE is an option string describing the stack "
+      + "(driver=...,file.driver=...,file.filename=...).")
+  boolean imageOpts;
+
+  @Option(names = "--target-image-opts", description = "DST is an option string describing the "
+      + "target stack (needs -n).")
+  boolean targetImageOpts;
+
   @Option(names = {"-U", "--force-share"}, description = "Open the source even if another process holds its lock.")
   boolean forceShare;
 
@@ -102,14 +110,18 @@ final class ConvertCommand extends BaseCommand {
     if (targetIsZero && !noCreate) {
       throw new CliException(1, "--target-is-zero requires use of -n flag");
     }
+    if (targetImageOpts && !noCreate) {
+      throw new CliException(1, "--target-image-opts requires use of -n flag");
+    }
     if (noCreate && !createOpts.isEmpty()) {
       throw new CliException(1, "-o has no effect when skipping image creation (-n)");
     }
     Progress.Mode mode = progressMode();
-    try (BlockDevice src = reg.open(source, env.params(format, true, forceShare))) {
+    try (BlockDevice src = env.open(source, imageOpts, format, true, forceShare)) {
       long size = src.size();
       if (noCreate) {
-        try (BlockDevice dst = reg.open(target, env.params(outFormat, false, false))) {
+        try (BlockDevice dst = env.open(target, targetImageOpts,
+            targetImageOpts ? null : outFormat, false, false)) {
           if (dst.size() < size) {
             throw new CliException(1, "Target '" + target + "' (" + dst.size() + " bytes) is "
                 + "smaller than source '" + source + "' (" + size + " bytes)");

@@ -2,6 +2,7 @@ package io.blockkit.cli;
 
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.error.BlockException;
+import io.blockkit.api.options.OptionStrings;
 import io.blockkit.registry.BlockRegistry;
 import io.blockkit.registry.OpenParams;
 import java.io.File;
@@ -110,6 +111,20 @@ final class Env {
   BlockDevice openReadOnly(String filename, String format, boolean forceShare)
       throws IOException {
     return registry().open(filename, params(format, true, forceShare));
+  }
+
+  /**
+   * Opens {@code name} as a file name, or with {@code imageOpts} (qemu's {@code --image-opts}) as
+   * an option string describing the whole stack, e.g. {@code
+   * driver=raw,file.driver=blkdebug,file.fail-read=1,file.file.filename=x.img}.
+   */
+  BlockDevice open(String name, boolean imageOpts, String format, boolean readOnly,
+      boolean forceShare) throws IOException {
+    OpenParams p = params(format, readOnly, forceShare);
+    if (imageOpts) {
+      return registry().open(OptionStrings.split(name), p);
+    }
+    return registry().open(name, p);
   }
 
   OpenParams params(String format, boolean readOnly, boolean forceShare) {

@@ -23,7 +23,8 @@ final class Errors {
     if (t instanceof UncheckedIOException u && u.getCause() != null) {
       return describe(u.getCause());
     }
-    if (t instanceof CliException || t instanceof BlockException) {
+    if (t instanceof CliException || t instanceof BlockException
+        || t instanceof picocli.CommandLine.ParameterException) {
       return nonEmpty(t);
     }
     if (t instanceof NoSuchFileException e) {

@@ -20,6 +20,10 @@ final class InfoCommand extends BaseCommand {
   @Option(names = "--output", paramLabel = "human|json", description = "Output format (default human).")
   String output;
 
+  @Option(names = "--image-opts", description = "FILE is an option string describing the stack "
+      + "(driver=...,file.driver=...,file.filename=...).")
+  boolean imageOpts;
+
   @Option(names = {"-U", "--force-share"}, description = "Open even if another process holds the image's lock.")
   boolean forceShare;
 
@@ -30,7 +34,7 @@ final class InfoCommand extends BaseCommand {
   public Integer call() throws Exception {
     boolean json = json(output);
     ImageInfo info;
-    try (BlockDevice dev = env.openReadOnly(file, format, forceShare)) {
+    try (BlockDevice dev = env.open(file, imageOpts, format, true, forceShare)) {
       info = dev.info();
     }
     if (json) {

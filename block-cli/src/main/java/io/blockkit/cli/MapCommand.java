@@ -24,6 +24,10 @@ final class MapCommand extends BaseCommand {
   @Option(names = {"-l", "--max-length"}, paramLabel = "LENGTH", description = "Map at most this many bytes.")
   String maxLength;
 
+  @Option(names = "--image-opts", description = "FILE is an option string describing the stack "
+      + "(driver=...,file.driver=...,file.filename=...).")
+  boolean imageOpts;
+
   @Option(names = {"-U", "--force-share"}, description = "Open even if another process holds the image's lock.")
   boolean forceShare;
 
@@ -51,7 +55,7 @@ final class MapCommand extends BaseCommand {
     boolean json = json(output);
     long start = startOffset == null ? 0 : Sizes.parse(startOffset, "--start-offset");
     long max = maxLength == null ? Long.MAX_VALUE : Sizes.parse(maxLength, "--max-length");
-    try (BlockDevice dev = env.openReadOnly(file, format, forceShare)) {
+    try (BlockDevice dev = env.open(file, imageOpts, format, true, forceShare)) {
       long size = dev.size();
       long end = max >= size - Math.min(start, size) ? size : start + max;
       if (json) {
