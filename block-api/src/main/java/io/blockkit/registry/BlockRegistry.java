@@ -205,6 +205,14 @@ public final class BlockRegistry {
       }
     }
     if (driverName == null) {
+      if (top && (childOpts.containsKey("driver") || childOpts.containsKey("filename"))) {
+        // The node below is described (e.g. a filter over a protocol): probe the format over it.
+        if (filename != null) {
+          childOpts.putIfAbsent("filename", filename);
+        }
+        BlockDevice below = openNode(childOpts, params, false);
+        return probeAndOpen(below.location(), below, own, params);
+      }
       if (filename == null) {
         throw new InvalidOptionException("Neither 'driver' nor 'filename' was given for "
             + (top ? "the image" : "a child node"));
@@ -214,7 +222,7 @@ public final class BlockRegistry {
         return openProtocol(loc, own, params);
       }
       BlockDevice proto = openProtocol(loc, childOpts, params);
-      return probeAndOpen(loc, proto, own, params);
+      return probeAndOpen(loc.fileName(), proto, own, params);
     }
     BlockDriver drv = driver(driverName);
     if (drv.kind() == DriverKind.PROTOCOL) {
@@ -253,10 +261,10 @@ public final class BlockRegistry {
         null, params.warnings()));
   }
 
-  private BlockDevice probeAndOpen(Location loc, BlockDevice proto, Map<String, String> own,
+  private BlockDevice probeAndOpen(String fileName, BlockDevice proto, Map<String, String> own,
       OpenParams params) throws IOException {
     try {
-      ProbeInput input = probeInput(proto, loc.fileName());
+      ProbeInput input = probeInput(proto, fileName);
       BlockDriver fmt;
       FormatProber prober = null;
       if (input.length() == 0 && drivers.containsKey(RAW)) {

@@ -2,12 +2,15 @@ package io.blockkit.api.options;
 
 import io.blockkit.api.error.InvalidOptionException;
 import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.math.MathContext;
 import java.math.RoundingMode;
-import java.util.Locale;
+import java.util.regex.Pattern;
 
 /** Parsing and printing of byte sizes the way qemu-img writes them (powers of 1024). */
 public final class Sizes {
   private static final String SUFFIXES = "BKMGTPE";
+  private static final Pattern NUMBER = Pattern.compile("[0-9]+(\\.[0-9]+)?");
   private static final String[] UNITS = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
 
   private Sizes() {}
@@ -33,11 +36,15 @@ public final class Sizes {
       shift = idx * 10;
       digits = t.substring(0, t.length() - 1);
     }
+    if (digits.startsWith("-")) {
+      throw new InvalidOptionException(what + ": '" + text + "' is negative");
+    }
+    if (!NUMBER.matcher(digits).matches()) {
+      // BigDecimal alone would also take "1e3" or "+5", which qemu rejects.
+      throw notASize(what, text);
+    }
     try {
       BigDecimal value = new BigDecimal(digits);
-      if (value.signum() < 0) {
-        throw new InvalidOptionException(what + ": '" + text + "' is negative");
-      }
       BigDecimal bytes = value.multiply(BigDecimal.valueOf(2).pow(shift));
       if (bytes.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
         throw new InvalidOptionException(what + ": '" + text + "' is too large (the maximum is "
@@ -48,28 +55,38 @@ public final class Sizes {
       }
       return bytes.longValueExact();
     } catch (NumberFormatException | ArithmeticException e) {
-      throw new InvalidOptionException(what + ": '" + text + "' is not a size; expected a number "
-          + "with an optional k, M, G, T, P or E suffix (e.g. 64M)");
+      throw notASize(what, text);
     }
   }
 
+  private static InvalidOptionException notASize(String what, String text) {
+    return new InvalidOptionException(what + ": '" + text + "' is not a size; expected a number "
+        + "with an optional k, M, G, T, P or E suffix (e.g. 64M)");
+  }
+
   /**
-   * Formats like qemu-img's human output: three significant digits and a binary unit, e.g.
-   * {@code 64 MiB}, {@code 1.41 MiB}, {@code 97.7 GiB}, {@code 0 B}.
+   * Formats like qemu-img's human output ({@code size_to_str}): the largest binary unit in which the
+   * value is at least 1000/1024 of a unit (so the number stays below 1000), printed as C's {@code
+   * %0.3g}: three significant digits, trailing zeros dropped, e.g. {@code 64 MiB}, {@code 1.41 MiB},
+   * {@code 0.999 MiB}, {@code 0 B}. Like qemu, a value that rounds up to 1000 prints as {@code
+   * 1e+03}.
    */
   public static String toHuman(long bytes) {
     if (bytes < 0) {
       return "-" + toHuman(-bytes);
     }
+    // qemu switches unit at 1000 (not 1024) units of the smaller one: 1000 B is 0.977 KiB.
+    BigInteger scaled = BigInteger.valueOf(bytes).shiftLeft(10);
     int unit = 0;
-    BigDecimal v = BigDecimal.valueOf(bytes);
-    BigDecimal k = BigDecimal.valueOf(1024);
-    while (v.compareTo(BigDecimal.valueOf(1024)) >= 0 && unit < UNITS.length - 1) {
-      v = v.divide(k);
+    while (unit < UNITS.length - 1
+        && scaled.compareTo(BigInteger.valueOf(1000).shiftLeft(10 * (unit + 1))) >= 0) {
       unit++;
     }
-    BigDecimal rounded = v.round(new java.math.MathContext(3, RoundingMode.HALF_EVEN));
-    String s = rounded.stripTrailingZeros().toPlainString();
-    return s.toLowerCase(Locale.ROOT) + " " + UNITS[unit];
+    BigDecimal v = new BigDecimal(BigInteger.valueOf(bytes)).divide(
+        new BigDecimal(BigInteger.ONE.shiftLeft(10 * unit)));
+    BigDecimal rounded = v.round(new MathContext(3, RoundingMode.HALF_EVEN));
+    String s = rounded.compareTo(BigDecimal.valueOf(1000)) >= 0 ? "1e+03"
+        : rounded.stripTrailingZeros().toPlainString();
+    return s + " " + UNITS[unit];
   }
 }

@@ -1,0 +1,482 @@
+package io.blockkit.registry;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.when;
+
+import io.blockkit.api.BlockDevice;
+import io.blockkit.api.BlockDriver;
+import io.blockkit.api.DriverKind;
+import io.blockkit.api.ProbeInput;
+import io.blockkit.api.error.BlockException;
+import io.blockkit.api.error.CorruptImageException;
+import io.blockkit.api.error.InvalidOptionException;
+import io.blockkit.api.error.NoSuchDriverException;
+import io.blockkit.api.error.UnknownFormatException;
+import io.blockkit.registry.FakeDrivers.ArrayDevice;
+import io.blockkit.registry.FakeDrivers.MagicFormat;
+import io.blockkit.registry.FakeDrivers.MemProtocol;
+import io.blockkit.registry.FakeDrivers.PassThrough;
+import java.io.IOException;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class BlockRegistryTest {
+  private MemProtocol file;
+  private MemProtocol mem;
+  private MagicFormat alpha;
+  private MagicFormat beta;
+  private FakeDrivers.Raw raw;
+  private FakeDrivers.Filter filter;
+  private BlockRegistry registry;
+  private final List<String> warnings = new ArrayList<>();
+
+  @BeforeEach
+  void setUp() throws Exception {
+    file = new MemProtocol("file");
+    mem = new MemProtocol("mem");
+    alpha = new MagicFormat("alpha", "ALPHA", 100);
+    beta = new MagicFormat("beta", "BETA", 100);
+    raw = new FakeDrivers.Raw();
+    filter = new FakeDrivers.Filter();
+    registry = BlockRegistry.of(file, mem, beta, alpha, raw, filter);
+  }
+
+  private OpenParams params() {
+    return OpenParams.defaults().withWarnings(warnings::add);
+  }
+
+  private static byte[] image(String head, int size) {
+    byte[] b = new byte[size];
+    byte[] h = head.getBytes(StandardCharsets.US_ASCII);
+    System.arraycopy(h, 0, b, 0, h.length);
+    return b;
+  }
+
+  private static ProbeInput input(String head) {
+    return new ProbeInput(ByteBuffer.wrap(image(head, 512)), 512, "x");
+  }
+
+  // ---- loading
+
+  private static ClassLoader loaderWithServices(Path dir, String... classNames) throws IOException {
+    Path services = dir.resolve("META-INF/services");
+    Files.createDirectories(services);
+    Files.writeString(services.resolve(BlockDriver.class.getName()),
+        String.join("\n", classNames) + "\n");
+    return new URLClassLoader(new URL[] {dir.toUri().toURL()},
+        BlockRegistryTest.class.getClassLoader());
+  }
+
+  @Test
+  void loadsDriversFromTheCallersClassLoader(@TempDir Path dir) throws Exception {
+    ClassLoader loader = loaderWithServices(dir, FakeDrivers.ServiceAlpha.class.getName(),
+        "# a comment", FakeDrivers.ServiceBeta.class.getName());
+    BlockRegistry r = BlockRegistry.load(loader);
+    assertEquals(List.of("alpha", "beta"), r.drivers().stream().map(BlockDriver::name).toList());
+    assertInstanceOf(FakeDrivers.ServiceAlpha.class, r.driver("alpha"));
+    // The API's own loader does not see the plugin folder.
+    assertTrue(BlockRegistry.load().find("alpha").isEmpty());
+  }
+
+  @Test
+  void duplicateServiceNamesAreAnErrorNamingBothClasses(@TempDir Path dir) throws Exception {
+    ClassLoader loader = loaderWithServices(dir, FakeDrivers.ServiceAlpha.class.getName(),
+        FakeDrivers.ServiceAlphaClone.class.getName());
+    BlockException e = assertThrows(BlockException.class, () -> BlockRegistry.load(loader));
+    assertTrue(e.getMessage().contains("'alpha'"), e.getMessage());
+    assertTrue(e.getMessage().contains(FakeDrivers.ServiceAlpha.class.getName()), e.getMessage());
+    assertTrue(e.getMessage().contains(FakeDrivers.ServiceAlphaClone.class.getName()),
+        e.getMessage());
+  }
+
+  @Test
+  void brokenServiceFileIsABlockException(@TempDir Path dir) throws Exception {
+    ClassLoader loader = loaderWithServices(dir, "com.example.NoSuchDriver");
+    BlockException e = assertThrows(BlockException.class, () -> BlockRegistry.load(loader));
+    assertTrue(e.getMessage().contains("com.example.NoSuchDriver"), e.getMessage());
+  }
+
+  @Test
+  void duplicateNamesViaOfNameBothClasses() {
+    BlockException e = assertThrows(BlockException.class,
+        () -> BlockRegistry.of(new MemProtocol("x"), new MagicFormat("x", "X", 100)));
+    assertTrue(e.getMessage().contains(MemProtocol.class.getName())
+        && e.getMessage().contains(MagicFormat.class.getName()), e.getMessage());
+  }
+
+  // ---- lookup
+
+  @Test
+  void unknownDriverListsTheAvailableNames() {
+    NoSuchDriverException e = assertThrows(NoSuchDriverException.class,
+        () -> registry.driver("qcow2"));
+    assertEquals("qcow2", e.requested());
+    assertEquals(List.of("alpha", "beta", "file", "flt", "mem", "raw"), e.available());
+    assertTrue(e.getMessage().contains("qcow2") && e.getMessage().contains("alpha, beta"),
+        e.getMessage());
+  }
+
+  @Test
+  void driverOfTheWrongKindListsOnlyThatKind() {
+    NoSuchDriverException e = assertThrows(NoSuchDriverException.class,
+        () -> registry.driver("alpha", DriverKind.PROTOCOL));
+    assertEquals(List.of("file", "mem"), e.available());
+  }
+
+  @Test
+  void openingAnUnknownDriverFailsBeforeTouchingStorage() {
+    assertThrows(NoSuchDriverException.class,
+        () -> registry.open("mem:x", params().withFormat("qcow2")));
+    assertTrue(mem.opened.isEmpty());
+  }
+
+  // ---- probing
+
+  @Test
+  void highestScoreWins() throws Exception {
+    MagicFormat weak = new MagicFormat("aaa-weak", "ALPHA", 50);
+    BlockRegistry r = BlockRegistry.of(weak, alpha, raw);
+    ProbeResult p = r.probe(input("ALPHA"));
+    assertEquals("alpha", p.winner());
+    assertEquals(List.of("alpha", "aaa-weak", "raw"), List.copyOf(p.scores().keySet()));
+    assertEquals(List.of(100, 50, 1), List.copyOf(p.scores().values()));
+  }
+
+  @Test
+  void tiesAreBrokenByName() throws Exception {
+    MagicFormat zed = new MagicFormat("zed", "ALPHA", 100);
+    MagicFormat abe = new MagicFormat("abe", "ALPHA", 100);
+    assertEquals("abe", BlockRegistry.of(zed, abe, raw).probe(input("ALPHA")).winner());
+    assertEquals("abe", BlockRegistry.of(abe, zed, raw).probe(input("ALPHA")).winner());
+  }
+
+  @Test
+  void onlyFormatDriversAreProbed() {
+    ProbeResult p = registry.probe(input("FLT!"));
+    assertEquals(List.of("raw", "alpha", "beta"), List.copyOf(p.scores().keySet()));
+    assertEquals("raw", p.winner());
+  }
+
+  @Test
+  void aThrowingOrOutOfRangeProberScoresWithinZeroTo100() throws Exception {
+    BlockDriver loud = mock(BlockDriver.class);
+    when(loud.name()).thenReturn("loud");
+    when(loud.kind()).thenReturn(DriverKind.FORMAT);
+    when(loud.probe(org.mockito.ArgumentMatchers.any())).thenReturn(1000);
+    BlockDriver negative = mock(BlockDriver.class);
+    when(negative.name()).thenReturn("negative");
+    when(negative.kind()).thenReturn(DriverKind.FORMAT);
+    when(negative.probe(org.mockito.ArgumentMatchers.any())).thenReturn(-5);
+    ProbeResult p = BlockRegistry.of(new FakeDrivers.ThrowingFormat(), loud, negative)
+        .probe(input("x"));
+    assertEquals(Map.of("thrower", 0, "loud", 100, "negative", 0), p.scores());
+    assertEquals("loud", p.winner());
+  }
+
+  @Test
+  void noClaimantMeansNoWinner() throws Exception {
+    assertNull(BlockRegistry.of(alpha, beta).probe(input("GAMMA")).winner());
+  }
+
+  @Test
+  void unknownFormatListsScoresAndClosesTheProtocolNode() throws Exception {
+    BlockRegistry r = BlockRegistry.of(mem, alpha, beta);
+    mem.store.put("x", image("GAMMA", 1024));
+    UnknownFormatException e = assertThrows(UnknownFormatException.class,
+        () -> r.open("mem:x", params()));
+    assertEquals(Map.of("alpha", 0, "beta", 0), e.scores());
+    assertTrue(e.getMessage().contains("alpha=0") && e.getMessage().contains("beta=0")
+        && e.getMessage().contains("'x'"), e.getMessage());
+    assertEquals(1, mem.opened.size());
+    assertTrue(mem.opened.get(0).closedFlag);
+  }
+
+  @Test
+  void probingOpensTheClaimedFormatOverTheProtocol() throws Exception {
+    mem.store.put("img", image("BETA", 4096));
+    try (BlockDevice d = registry.open("mem:img", params())) {
+      assertSame(beta, d.driver());
+      assertSame(mem.opened.get(0), d.child().orElseThrow());
+      assertEquals("img", d.location());
+      assertNull(beta.lastOpen.probedBy(), "only raw gets a prober");
+    }
+    assertTrue(mem.opened.get(0).closedFlag);
+    assertTrue(warnings.isEmpty(), warnings.toString());
+  }
+
+  @Test
+  void probeSeesTheFileNameAndTheWholeLengthButAtMostProbeSizeBytes() throws Exception {
+    List<ProbeInput> seen = new ArrayList<>();
+    MagicFormat spy = new MagicFormat("spy", "SPY", 100) {
+      @Override
+      public int probe(ProbeInput in) {
+        seen.add(in);
+        return super.probe(in);
+      }
+    };
+    mem.store.put("dir/a.img", image("SPY", 3 * BlockDriver.PROBE_SIZE));
+    BlockRegistry.of(mem, spy).open("mem:dir/a.img", params()).close();
+    assertEquals(1, seen.size());
+    assertEquals(BlockDriver.PROBE_SIZE, seen.get(0).available());
+    assertEquals(3L * BlockDriver.PROBE_SIZE, seen.get(0).length());
+    assertEquals("a.img", seen.get(0).fileName());
+  }
+
+  @Test
+  void emptyImageIsRawWithoutProbing() throws Exception {
+    mem.store.put("empty", new byte[0]);
+    try (BlockDevice d = registry.open("mem:empty", params().withReadOnly(true))) {
+      assertSame(raw, d.driver());
+    }
+    assertEquals(0, alpha.probes.get());
+  }
+
+  // ---- locations
+
+  @Test
+  void protoPrefixPicksTheProtocol() throws Exception {
+    BlockRegistry.Location l = registry.parseLocation("mem:some/where.img");
+    assertSame(mem, l.protocol());
+    assertEquals("some/where.img", l.path());
+    assertEquals("where.img", l.fileName());
+  }
+
+  @Test
+  void unknownPrefixOrNonProtocolPrefixIsPartOfAFilePath() throws Exception {
+    assertSame(file, registry.parseLocation("nosuch:x").protocol());
+    assertEquals("nosuch:x", registry.parseLocation("nosuch:x").path());
+    assertEquals("alpha:x", registry.parseLocation("alpha:x").path());
+    assertEquals(":x", registry.parseLocation(":x").path());
+    assertSame(file, registry.parseLocation("plain.img").protocol());
+  }
+
+  @Test
+  void plainPathsOpenThroughTheFileProtocol() throws Exception {
+    file.store.put("disk.img", image("ALPHA", 512));
+    try (BlockDevice d = registry.open("disk.img", params())) {
+      assertSame(alpha, d.driver());
+      assertSame(file, d.child().orElseThrow().driver());
+    }
+  }
+
+  // ---- explicit format
+
+  @Test
+  void explicitFormatSkipsProbing() throws Exception {
+    mem.store.put("x", image("ALPHA", 512));
+    try (BlockDevice d = registry.open("mem:x", params().withFormat("beta"))) {
+      assertSame(beta, d.driver());
+    }
+    assertEquals(0, alpha.probes.get() + beta.probes.get() + raw.probes.get());
+    assertTrue(warnings.isEmpty());
+  }
+
+  @Test
+  void explicitProtocolAsFormatOpensJustTheProtocol() throws Exception {
+    mem.store.put("x", image("ALPHA", 512));
+    try (BlockDevice d = registry.open("mem:x", params().withFormat("mem"))) {
+      assertSame(mem, d.driver());
+      assertTrue(d.child().isEmpty());
+    }
+  }
+
+  @Test
+  void formatOptionsGoToTheFormatAndFileOptionsToTheProtocol() throws Exception {
+    mem.store.put("x", image("ALPHA", 512));
+    try (BlockDevice d = registry.open("mem:x",
+        params().withOptions(Map.of("tag", "t1", "file.locking", "off")))) {
+      assertEquals("t1", alpha.lastOpen.options().string("tag"));
+    }
+    assertThrows(InvalidOptionException.class, () -> registry.open("mem:x",
+        params().withOptions(Map.of("file.tag", "t1"))));
+    assertTrue(mem.opened.stream().allMatch(a -> a.closedFlag));
+  }
+
+  // ---- stacks
+
+  @Test
+  void stackedOptionsOpenFormatOverFilterOverProtocol() throws Exception {
+    mem.store.put("x", image("ALPHA", 512));
+    Map<String, String> opts = Map.of("driver", "alpha", "tag", "top", "file.driver", "flt",
+        "file.tag", "middle", "file.file.filename", "mem:x");
+    try (BlockDevice d = registry.open(opts, params())) {
+      assertSame(alpha, d.driver());
+      BlockDevice middle = d.child().orElseThrow();
+      assertSame(filter, middle.driver());
+      assertEquals("middle", ((PassThrough) middle).request.options().string("tag"));
+      assertEquals("top", alpha.lastOpen.options().string("tag"));
+      BlockDevice bottom = middle.child().orElseThrow();
+      assertSame(mem, bottom.driver());
+      assertEquals("x", bottom.location());
+      assertEquals("x", d.location());
+    }
+    assertTrue(mem.opened.get(0).closedFlag);
+  }
+
+  @Test
+  void stackWithExplicitChildDriverAndFilename() throws Exception {
+    mem.store.put("x", image("BETA", 512));
+    Map<String, String> opts = Map.of("driver", "beta", "file.driver", "mem",
+        "file.filename", "x");
+    try (BlockDevice d = registry.open(opts, params())) {
+      assertSame(mem, d.child().orElseThrow().driver());
+    }
+  }
+
+  @Test
+  void formatIsProbedOverADescribedChildStack() throws Exception {
+    mem.store.put("x", image("BETA", 512));
+    Map<String, String> opts = Map.of("file.driver", "flt", "file.file.filename", "mem:x");
+    try (BlockDevice d = registry.open(opts, params())) {
+      assertSame(beta, d.driver());
+      assertSame(filter, d.child().orElseThrow().driver());
+    }
+  }
+
+  @Test
+  void filterWithoutChildIsAClearError() {
+    InvalidOptionException e = assertThrows(InvalidOptionException.class,
+        () -> registry.open(Map.of("driver", "flt"), params()));
+    assertTrue(e.getMessage().contains("flt"), e.getMessage());
+    assertThrows(InvalidOptionException.class, () -> registry.open(Map.of(), params()));
+  }
+
+  // ---- raw probing
+
+  @Test
+  void rawGuessWarnsOnceForWritableOpens() throws Exception {
+    mem.store.put("plain", image("hello", 1024));
+    try (BlockDevice d = registry.open("mem:plain", params())) {
+      assertSame(raw, d.driver());
+      assertNotNull(raw.lastOpen.probedBy());
+    }
+    assertEquals(1, warnings.size(), warnings.toString());
+    assertTrue(warnings.get(0).contains("probing guessed raw")
+        && warnings.get(0).contains("'plain'"), warnings.get(0));
+  }
+
+  @Test
+  void rawGuessDoesNotWarnForReadOnlyOpens() throws Exception {
+    mem.store.put("plain", image("hello", 1024));
+    registry.open("mem:plain", params().withReadOnly(true)).close();
+    assertTrue(warnings.isEmpty(), warnings.toString());
+    assertNotNull(raw.lastOpen.probedBy());
+  }
+
+  @Test
+  void explicitRawNeitherWarnsNorRestricts() throws Exception {
+    mem.store.put("plain", image("hello", 1024));
+    registry.open("mem:plain", params().withFormat("raw")).close();
+    assertTrue(warnings.isEmpty());
+    assertNull(raw.lastOpen.probedBy());
+  }
+
+  @Test
+  void proberHandedToGuessedRawNamesOtherFormatsOnly() throws Exception {
+    mem.store.put("plain", image("hello", 1024));
+    registry.open("mem:plain", params().withReadOnly(true)).close();
+    var prober = raw.lastOpen.probedBy();
+    assertEquals(Optional.of("beta"), prober.claim(input("BETA")));
+    assertEquals(Optional.empty(), prober.claim(input("nothing")));
+  }
+
+  // ---- failure cleanup
+
+  @Test
+  void failingFormatOpenClosesTheChild() throws Exception {
+    mem.store.put("x", image("ALPHA", 512));
+    alpha.failOpen = true;
+    assertThrows(CorruptImageException.class, () -> registry.open("mem:x", params()));
+    assertTrue(mem.opened.get(0).closedFlag);
+    assertThrows(CorruptImageException.class,
+        () -> registry.open("mem:x", params().withFormat("alpha")));
+    assertTrue(mem.opened.get(1).closedFlag);
+  }
+
+  @Test
+  void failingTopOfAStackClosesEveryNodeBelow() throws Exception {
+    mem.store.put("x", image("ALPHA", 512));
+    alpha.failOpen = true;
+    assertThrows(CorruptImageException.class, () -> registry.open(Map.of("driver", "alpha",
+        "file.driver", "flt", "file.file.filename", "mem:x"), params()));
+    assertTrue(mem.opened.get(0).closedFlag);
+  }
+
+  @Test
+  void badFormatOptionClosesTheChild() throws Exception {
+    mem.store.put("x", image("ALPHA", 512));
+    InvalidOptionException e = assertThrows(InvalidOptionException.class,
+        () -> registry.open("mem:x", params().withOptions(Map.of("colour", "red"))));
+    assertTrue(e.getMessage().contains("'colour'") && e.getMessage().contains("tag"),
+        e.getMessage());
+    assertTrue(mem.opened.get(0).closedFlag);
+  }
+
+  @Test
+  void missingStorageIsReportedWithoutOpeningAnything() {
+    assertThrows(io.blockkit.api.error.ImageAccessException.class,
+        () -> registry.open("mem:nothing", params()));
+    assertTrue(mem.opened.isEmpty());
+  }
+
+  // ---- create
+
+  @Test
+  void createMakesStorageThenFormatsIt() throws Exception {
+    registry.create("mem:new", "alpha", Map.of("size", "1M"));
+    assertEquals("ALPHA", new String(Arrays.copyOf(mem.store.get("new"), 5),
+        StandardCharsets.US_ASCII));
+    assertTrue(mem.opened.get(0).closedFlag);
+  }
+
+  @Test
+  void failedFormattingDeletesTheStorage() throws Exception {
+    alpha.failOpen = true;
+    assertThrows(CorruptImageException.class,
+        () -> registry.create("mem:new", "alpha", Map.of("size", "1M")));
+    assertEquals(List.of("new"), mem.deleted);
+    assertFalse(mem.store.containsKey("new"));
+  }
+
+  @Test
+  void createRejectsBadOptionsBeforeMakingStorage() {
+    assertThrows(InvalidOptionException.class,
+        () -> registry.create("mem:new", "alpha", Map.of("sise", "1M")));
+    assertFalse(mem.store.containsKey("new"));
+  }
+
+  @Test
+  void filtersCannotCreate() {
+    assertThrows(InvalidOptionException.class,
+        () -> registry.create("mem:new", "flt", Map.of()));
+  }
+
+  @Test
+  void probeInputOfAnOpenNodeIsReadOnly() throws Exception {
+    ArrayDevice d = new ArrayDevice(mem, "z", image("ALPHA", 100), false);
+    ProbeInput in = BlockRegistry.probeInput(d, null);
+    assertEquals(100, in.available());
+    assertEquals("", in.fileName());
+    assertTrue(in.head().isReadOnly());
+  }
+}

@@ -1,0 +1,221 @@
+package io.blockkit.file;
+
+import io.blockkit.api.AbstractBlockDevice;
+import io.blockkit.api.Capability;
+import io.blockkit.api.Extent;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.Set;
+
+/** An open host file. Positional I/O only, so no request moves a shared file position. */
+final class FileDevice extends AbstractBlockDevice {
+  /**
+   * The JDK copies heap buffers through a per-thread direct buffer as large as the request; I/O
+   * on heap buffers goes in slices of this size so that buffer stays small and is reused.
+   */
+  private static final int HEAP_SLICE = 1 << 20;
+
+  private final Path path;
+  private final FileChannel channel;
+  private final OpenFiles.Handle handle;
+  private final NativeFiles natives;
+  private final Set<Capability> capabilities;
+
+  FileDevice(FileDriver driver, String location, Path path, boolean readOnly,
+      FileChannel channel, OpenFiles.Handle handle, NativeFiles natives) {
+    super(driver, location, readOnly, null);
+    this.path = path;
+    this.channel = channel;
+    this.handle = handle;
+    this.natives = natives;
+    EnumSet<Capability> caps = EnumSet.noneOf(Capability.class);
+    if (natives.available()) {
+      caps.add(Capability.BLOCK_STATUS);
+    }
+    if (!readOnly) {
+      caps.addAll(EnumSet.of(Capability.WRITE, Capability.FLUSH, Capability.RESIZE,
+          Capability.GROW));
+      if (natives.available()) {
+        caps.add(Capability.DISCARD);
+        caps.add(Capability.WRITE_ZEROES);
+      }
+    }
+    this.capabilities = Set.copyOf(caps);
+  }
+
+  /** The host file. */
+  Path path() {
+    return path;
+  }
+
+  @Override
+  public long size() throws IOException {
+    ensureOpen();
+    try {
+      return channel.size();
+    } catch (IOException e) {
+      throw FileErrors.map(location(), e);
+    }
+  }
+
+  @Override
+  public Set<Capability> capabilities() {
+    return capabilities;
+  }
+
+  @Override
+  protected void doRead(long offset, ByteBuffer dst) throws IOException {
+    long pos = offset;
+    try {
+      while (dst.hasRemaining()) {
+        int n = transfer(dst, pos, false);
+        if (n < 0) {
+          // the file shrank under us (another writer truncated it): what is gone reads as zeros
+          while (dst.hasRemaining()) {
+            dst.put((byte) 0);
+          }
+          return;
+        }
+        pos += n;
+      }
+    } catch (IOException e) {
+      throw FileErrors.map(location(), e);
+    }
+  }
+
+  @Override
+  protected void doWrite(long offset, ByteBuffer src) throws IOException {
+    long pos = offset;
+    try {
+      while (src.hasRemaining()) {
+        pos += transfer(src, pos, true);
+      }
+    } catch (IOException e) {
+      throw FileErrors.map(location(), e);
+    }
+  }
+
+  private int transfer(ByteBuffer buf, long pos, boolean write) throws IOException {
+    if (buf.isDirect() || buf.remaining() <= HEAP_SLICE) {
+      return write ? channel.write(buf, pos) : channel.read(buf, pos);
+    }
+    ByteBuffer slice = buf.duplicate();
+    slice.limit(slice.position() + HEAP_SLICE);
+    int n = write ? channel.write(slice, pos) : channel.read(slice, pos);
+    if (n > 0) {
+      buf.position(buf.position() + n);
+    }
+    return n;
+  }
+
+  @Override
+  protected void doWriteZeroes(long offset, long length) throws IOException {
+    try {
+      long size = channel.size();
+      long end = offset + length;
+      if (offset < size) {
+        punchOrWrite(offset, Math.min(end, size) - offset);
+      }
+      if (end > size) {
+        // past the end: growing the file leaves a hole, which reads as zeros
+        FileDriver.setLength(channel, natives, end);
+      }
+    } catch (IOException e) {
+      throw FileErrors.map(location(), e);
+    }
+  }
+
+  private void punchOrWrite(long offset, long length) throws IOException {
+    try {
+      natives.punchHole(offset, length);
+    } catch (NativeFiles.Unsupported e) {
+      super.doWriteZeroes(offset, length);
+    }
+  }
+
+  @Override
+  protected void doDiscard(long offset, long length) throws IOException {
+    try {
+      natives.punchHole(offset, length);
+    } catch (NativeFiles.Unsupported e) {
+      // discard may leave the data in place
+    }
+  }
+
+  /**
+   * Holes are ZERO without data, everything else DATA at the same host offset; without
+   * SEEK_DATA support the whole range is DATA.
+   */
+  @Override
+  protected Extent doBlockStatus(long offset, long length) throws IOException {
+    long end = offset + length;
+    try {
+      long data = natives.nextData(offset);
+      if (data < 0 || data >= end) {
+        return Extent.zero(offset, length);
+      }
+      if (data > offset) {
+        return Extent.zero(offset, data - offset);
+      }
+      long hole = natives.nextHole(offset);
+      long runEnd = hole <= offset ? end : Math.min(hole, end);
+      return Extent.data(offset, runEnd - offset, offset, this);
+    } catch (NativeFiles.Unsupported e) {
+      return Extent.data(offset, length, offset, this);
+    }
+  }
+
+  @Override
+  protected void doFlush() throws IOException {
+    try {
+      channel.force(true);
+    } catch (IOException e) {
+      throw FileErrors.map(location(), e);
+    }
+  }
+
+  @Override
+  protected void doTruncate(long newSize) throws IOException {
+    try {
+      FileDriver.setLength(channel, natives, newSize);
+    } catch (IOException e) {
+      throw FileErrors.map(location(), e);
+    }
+  }
+
+  /** Blocks allocated on disk; without fstat, the bytes in data extents; else the length. */
+  @Override
+  public long allocatedSize() throws IOException {
+    ensureOpen();
+    long size = size();
+    long blocks = natives.allocatedBytes(size);
+    if (blocks >= 0) {
+      return blocks;
+    }
+    try {
+      long total = 0;
+      long pos = 0;
+      while (pos < size) {
+        long data = natives.nextData(pos);
+        if (data < 0) {
+          break;
+        }
+        long hole = natives.nextHole(data);
+        long runEnd = hole <= data ? size : Math.min(hole, size);
+        total += runEnd - data;
+        pos = runEnd;
+      }
+      return total;
+    } catch (NativeFiles.Unsupported e) {
+      return size;
+    }
+  }
+
+  @Override
+  protected void doClose() throws IOException {
+    handle.release();
+  }
+}

@@ -1,0 +1,202 @@
+package io.blockkit.file;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+import com.sun.jna.Platform;
+import java.io.Closeable;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+
+/**
+ * The few Linux system calls the JDK does not offer (lseek with SEEK_DATA/SEEK_HOLE, fstat's block
+ * count, fallocate), through JNA on a file descriptor of our own. Every failure of JNA itself
+ * (library missing, symbol missing, unsupported platform) turns into "unsupported", so callers fall
+ * back to portable behaviour; nothing here throws an {@link Error}.
+ */
+final class NativeFiles implements Closeable {
+  private static final int O_RDONLY = 0;
+  private static final int O_RDWR = 2;
+  private static final int O_CLOEXEC = 0x80000;
+  private static final int SEEK_DATA = 3;
+  private static final int SEEK_HOLE = 4;
+  private static final int ENXIO = 6;
+  private static final int FALLOC_FL_KEEP_SIZE = 1;
+  private static final int FALLOC_FL_PUNCH_HOLE = 2;
+  /** struct stat on x86_64 and aarch64 (the layouts differ, but not at these two fields). */
+  private static final int STAT_BUFFER = 256;
+  private static final int STAT_SIZE_OFFSET = 48;
+  private static final int STAT_BLOCKS_OFFSET = 64;
+
+  /** Signals that the file system or platform cannot answer; the caller falls back. */
+  static final class Unsupported extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    Unsupported(String why) {
+      super(why, null, false, false);
+    }
+  }
+
+  interface CLib extends Library {
+    int open(String path, int flags) throws LastErrorException;
+
+    long lseek(int fd, long offset, int whence) throws LastErrorException;
+
+    int fstat(int fd, byte[] buf) throws LastErrorException;
+
+    int fallocate(int fd, int mode, long offset, long len) throws LastErrorException;
+
+    int ftruncate(int fd, long length) throws LastErrorException;
+
+    int close(int fd) throws LastErrorException;
+  }
+
+  private static final class Holder {
+    static final CLib LIBC = load();
+
+    private static CLib load() {
+      try {
+        if (!Platform.isLinux() || !Platform.is64Bit()
+            || !(Platform.isIntel() || Platform.isARM())) {
+          return null;
+        }
+        return Native.load("c", CLib.class);
+      } catch (LinkageError | RuntimeException e) {
+        return null;
+      }
+    }
+  }
+
+  private final CLib libc;
+  private final int fd;
+  private volatile boolean seekWorks = true;
+  private volatile boolean statWorks = true;
+  private volatile boolean punchWorks = true;
+
+  private NativeFiles(CLib libc, int fd) {
+    this.libc = libc;
+    this.fd = fd;
+  }
+
+  /** Opens a descriptor for {@code path}, or returns a handle that answers "unsupported". */
+  static NativeFiles open(Path path, boolean writable) {
+    CLib libc = libc();
+    if (libc == null) {
+      return new NativeFiles(null, -1);
+    }
+    try {
+      int fd = libc.open(path.toString(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+      return new NativeFiles(libc, fd);
+    } catch (LinkageError | RuntimeException e) {
+      return new NativeFiles(null, -1);
+    }
+  }
+
+  private static CLib libc() {
+    try {
+      return Holder.LIBC;
+    } catch (LinkageError e) {
+      return null;
+    }
+  }
+
+  boolean available() {
+    return libc != null;
+  }
+
+  /**
+   * The first offset at or after {@code pos} holding data, or -1 when only a hole follows up to
+   * the end of the file.
+   */
+  long nextData(long pos) throws Unsupported {
+    return seek(pos, SEEK_DATA);
+  }
+
+  /** The first offset at or after {@code pos} in a hole (the end of the file counts as one). */
+  long nextHole(long pos) throws Unsupported {
+    return seek(pos, SEEK_HOLE);
+  }
+
+  private long seek(long pos, int whence) throws Unsupported {
+    if (libc == null || !seekWorks) {
+      throw new Unsupported("SEEK_DATA/SEEK_HOLE not available");
+    }
+    try {
+      return libc.lseek(fd, pos, whence);
+    } catch (LastErrorException e) {
+      if (e.getErrorCode() == ENXIO) {
+        return -1;
+      }
+      // EINVAL: the file system does not know SEEK_DATA; anything else: do not trust it either
+      seekWorks = false;
+      throw new Unsupported("lseek failed with errno " + e.getErrorCode());
+    } catch (LinkageError | RuntimeException e) {
+      seekWorks = false;
+      throw new Unsupported("lseek unavailable: " + e);
+    }
+  }
+
+  /**
+   * Bytes allocated on disk (st_blocks * 512), or -1 when unknown. {@code expectedSize} guards
+   * against a misread struct: the st_size field must agree with it.
+   */
+  long allocatedBytes(long expectedSize) {
+    if (libc == null || !statWorks) {
+      return -1;
+    }
+    try {
+      byte[] buf = new byte[STAT_BUFFER];
+      libc.fstat(fd, buf);
+      ByteBuffer b = ByteBuffer.wrap(buf).order(ByteOrder.nativeOrder());
+      long size = b.getLong(STAT_SIZE_OFFSET);
+      long blocks = b.getLong(STAT_BLOCKS_OFFSET);
+      if (size != expectedSize || blocks < 0) {
+        return -1;
+      }
+      return blocks * 512;
+    } catch (LinkageError | RuntimeException e) {
+      statWorks = false;
+      return -1;
+    }
+  }
+
+  /** Deallocates the range, keeping the file size; reads return zeros afterwards. */
+  void punchHole(long offset, long length) throws Unsupported {
+    if (libc == null || !punchWorks) {
+      throw new Unsupported("fallocate not available");
+    }
+    try {
+      libc.fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length);
+    } catch (LastErrorException e) {
+      punchWorks = false;
+      throw new Unsupported("fallocate failed with errno " + e.getErrorCode());
+    } catch (LinkageError | RuntimeException e) {
+      punchWorks = false;
+      throw new Unsupported("fallocate unavailable: " + e);
+    }
+  }
+
+  /** Sets the file length without writing (holes when growing). */
+  void truncate(long length) throws Unsupported {
+    if (libc == null) {
+      throw new Unsupported("ftruncate not available");
+    }
+    try {
+      libc.ftruncate(fd, length);
+    } catch (LinkageError | RuntimeException e) {
+      throw new Unsupported("ftruncate failed: " + e);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (libc != null) {
+      try {
+        libc.close(fd);
+      } catch (LinkageError | RuntimeException e) {
+        // nothing useful to do: the descriptor is gone or was never usable
+      }
+    }
+  }
+}
