@@ -12,16 +12,20 @@ import io.blockkit.api.BlockDriver;
 import io.blockkit.api.Capability;
 import io.blockkit.api.CheckMode;
 import io.blockkit.api.CheckReport;
+import io.blockkit.api.DriverKind;
 import io.blockkit.api.Extent;
 import io.blockkit.api.ImageInfo;
+import io.blockkit.api.OpenRequest;
 import io.blockkit.api.ProbeInput;
 import io.blockkit.api.error.OutOfRangeException;
 import io.blockkit.api.error.ReadOnlyException;
+import io.blockkit.registry.BlockRegistry;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
@@ -91,14 +95,65 @@ public abstract class BlockDriverConformanceTest {
     return Optional.empty();
   }
 
-  /** The probe input of an image this driver made (FORMAT drivers with magic). */
-  protected Optional<ProbeInput> ownImageProbe() throws IOException {
-    return Optional.empty();
+  /**
+   * True when the driver recognises its images by magic bytes and must score them {@link
+   * BlockDriver#PROBE_EXACT}: by default FORMAT drivers that score foreign images 0.
+   */
+  protected boolean claimsByMagic() {
+    return driver().kind() == DriverKind.FORMAT && foreignProbeScore() == 0;
   }
 
-  /** Probe inputs of images of other formats, which this driver must not claim. */
+  /**
+   * The probe input of an image this driver made. By default, for {@link #claimsByMagic()}
+   * drivers, the first bytes of the child of a fresh {@link #create(long)} image.
+   */
+  protected Optional<ProbeInput> ownImageProbe() throws IOException {
+    if (!claimsByMagic()) {
+      return Optional.empty();
+    }
+    BlockDevice d = create(defaultSize());
+    try {
+      d.flush();
+      Optional<BlockDevice> child = d.child();
+      if (child.isEmpty()) {
+        return Optional.empty();
+      }
+      return Optional.of(BlockRegistry.probeInput(child.get(), "own-image"));
+    } finally {
+      d.close();
+    }
+  }
+
+  /**
+   * Probe inputs of images of other formats, which this driver must not claim. By default, a
+   * 1 MiB image of every other FORMAT driver on the class path that can create one on the {@code
+   * memory} protocol (none when that protocol is not on the class path).
+   */
   protected List<ProbeInput> foreignImageProbes() throws IOException {
-    return List.of();
+    BlockRegistry registry = BlockRegistry.load(getClass().getClassLoader());
+    Optional<BlockDriver> memory = registry.find("memory");
+    if (memory.isEmpty()) {
+      return List.of();
+    }
+    List<ProbeInput> out = new ArrayList<>();
+    for (BlockDriver other : registry.drivers()) {
+      if (other.kind() != DriverKind.FORMAT || other.name().equals(driver().name())
+          || other.name().equals(BlockRegistry.RAW)) {
+        continue;
+      }
+      String name = newName() + "-" + other.name();
+      try {
+        registry.create("memory:" + name, other.name(), Map.of("size", "1M"));
+      } catch (IOException | RuntimeException e) {
+        continue; // a format that cannot create such an image simply contributes none
+      }
+      try (BlockDevice image = memory.get().open(OpenRequest.of(name, null, true))) {
+        out.add(BlockRegistry.probeInput(image, other.name() + "-image"));
+      } finally {
+        memory.get().delete(name);
+      }
+    }
+    return out;
   }
 
   /** The score this driver gives images that are not its own: 0, or 1 for raw. */
@@ -592,7 +647,7 @@ public abstract class BlockDriverConformanceTest {
     }
     for (ProbeInput in : inputs) {
       int score = driver().probe(in);
-      assertEquals(foreignProbeScore(), score, "probe of " + in.fileName() + " ("
+      assertEquals(foreignProbeScore(), score, driver().name() + "'s probe of " + in.fileName() + " ("
           + in.available() + " bytes)" + seedNote);
       assertEquals(0, in.head().position(), "probe moved the buffer's position");
     }
