@@ -51,6 +51,10 @@ class ModelBasedTest {
   }
 
   static final Target RAW = new Simple("raw", 64 * 1024, Map.of());
+  static final Target VDI = new Simple("vdi", MIB, Map.of());
+  static final Target VDI_512K = new Simple("vdi", MIB / 2, Map.of("block_size", "512K"));
+  static final Target VDI_STATIC = new Simple("vdi", MIB / 2,
+      Map.of("block_size", "512K", "static", "on"));
 
   /** Runs {@code ops} on a fresh image of {@code target}; fails with the sequence and the step. */
   static void run(Target target, long requestedSize, List<Op> ops) throws IOException {
@@ -167,7 +171,41 @@ class ModelBasedTest {
         Arbitraries.longs().between(1, 4 * b));
   }
 
+  /** Sizes at the edges of {@code blockSize} (VDI rounds up to 512) and random ones. */
+  private static Arbitrary<Long> sizesAround(long b) {
+    return Arbitraries.oneOf(Arbitraries.of(1L, 511L, 512L, b - 512, b - 1, b, b + 1, b + 512,
+        2 * b + 4096, 3 * b + 7), Arbitraries.longs().between(1, 3 * b + 4096));
+  }
+
+  @Provide
+  static Arbitrary<Long> vdiSizes() {
+    return sizesAround(MIB);
+  }
+
+  @Provide
+  static Arbitrary<Long> vdiSmallBlockSizes() {
+    return sizesAround(MIB / 2);
+  }
+
   // ---------------------------------------------------------------- properties
+
+  @Property(shrinking = ShrinkingMode.FULL)
+  void vdiDynamicOverMemory(@ForAll("vdiSizes") long size, @ForAll("ops") List<Op> ops)
+      throws IOException {
+    run(VDI, size, ops);
+  }
+
+  @Property(shrinking = ShrinkingMode.FULL)
+  void vdi512KBlocksOverMemory(@ForAll("vdiSmallBlockSizes") long size,
+      @ForAll("ops") List<Op> ops) throws IOException {
+    run(VDI_512K, size, ops);
+  }
+
+  @Property(shrinking = ShrinkingMode.FULL)
+  void vdiStaticOverMemory(@ForAll("vdiSmallBlockSizes") long size,
+      @ForAll("ops") List<Op> ops) throws IOException {
+    run(VDI_STATIC, size, ops);
+  }
 
   @Property(shrinking = ShrinkingMode.FULL)
   void rawOverMemory(@ForAll("rawSizes") long size, @ForAll("ops") List<Op> ops)
