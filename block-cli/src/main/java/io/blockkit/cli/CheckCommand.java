@@ -1,0 +1,175 @@
+package io.blockkit.cli;
+
+import io.blockkit.api.BlockDevice;
+import io.blockkit.api.CheckMode;
+import io.blockkit.api.CheckReport;
+import io.blockkit.api.error.UnsupportedFeatureException;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code check}: qemu-img check, with its exit codes: 0 clean, 1 check could not complete, 2
+ * corruptions, 3 leaks only, 63 the format cannot check (or cannot repair).
+ */
+@Command(name = "check", mixinStandardHelpOptions = true,
+    description = "Check an image's metadata for consistency, optionally repairing it.",
+    footer = {"", "Exit codes: 0 no errors, 1 check not completed, 2 corruptions, "
+        + "3 leaked clusters only, 63 the format does not support checks."})
+final class CheckCommand extends BaseCommand {
+  static final int EXIT_FAILED = 1;
+  static final int EXIT_CORRUPT = 2;
+  static final int EXIT_LEAKS = 3;
+  static final int EXIT_UNSUPPORTED = 63;
+
+  @Option(names = {"-f", "--format"}, paramLabel = "FMT", description = "Image format (probed if absent).")
+  String format;
+
+  @Option(names = "--output", paramLabel = "human|json", description = "Output format (default human).")
+  String output;
+
+  @Option(names = {"-r", "--repair"}, paramLabel = "leaks|all",
+      description = "Repair leaked clusters only, or all inconsistencies.")
+  String repair;
+
+  @Option(names = {"-q", "--quiet"}, description = "Print nothing but errors.")
+  boolean quiet;
+
+  @Option(names = "--image-opts", description = "FILE is an option string describing the stack "
+      + "(driver=...,file.driver=...,file.filename=...).")
+  boolean imageOpts;
+
+  @Option(names = {"-U", "--force-share"}, description = "Open even if another process holds the image's lock.")
+  boolean forceShare;
+
+  @Parameters(paramLabel = "FILE", description = "The image.")
+  String file;
+
+  @Override
+  public Integer call() throws Exception {
+    boolean json = json(output);
+    CheckMode mode = CheckMode.REPORT;
+    if (repair != null) {
+      mode = switch (repair) {
+        case "leaks" -> CheckMode.REPAIR_LEAKS;
+        case "all" -> CheckMode.REPAIR_ALL;
+        default -> throw new CliException(1,
+            "--repair (-r) expects 'leaks' or 'all', not '" + repair + "'");
+      };
+      if (forceShare) {
+        throw new CliException(1, "--force-share/-U is incompatible with --repair (-r)");
+      }
+    }
+    BlockDevice dev = env.open(file, imageOpts, format, mode == CheckMode.REPORT,
+        forceShare);
+    try (dev) {
+      CheckReport r;
+      try {
+        r = dev.check(mode);
+      } catch (UnsupportedFeatureException e) {
+        throw new CliException(EXIT_UNSUPPORTED, e.getMessage() == null
+            ? "This image format does not support checks" : e.getMessage(), e);
+      } catch (IOException e) {
+        throw new CliException(EXIT_FAILED, "Check failed: " + Errors.oneLine(e), e);
+      }
+      long leaksFixed = r.leaksFixed();
+      long corruptionsFixed = r.corruptionsFixed();
+      printMessages(r);
+      if (leaksFixed != 0 || corruptionsFixed != 0) {
+        if (!json && !quiet) {
+          env.out.printf(Locale.ROOT, "The following inconsistencies were found and repaired:%n%n"
+              + "    %d leaked clusters%n    %d corruptions%n%n"
+              + "Double checking the fixed image now...%n", leaksFixed, corruptionsFixed);
+          env.out.flush();
+        }
+        try {
+          r = dev.check(CheckMode.REPORT);
+        } catch (IOException e) {
+          throw new CliException(EXIT_FAILED, "Check failed: " + Errors.oneLine(e), e);
+        }
+        printMessages(r);
+      }
+      if (!quiet) {
+        if (json) {
+          env.out.println(Json.pretty(toJson(file, dev.driver().name(), r, leaksFixed,
+              corruptionsFixed)));
+        } else {
+          printHuman(r);
+        }
+      }
+      env.out.flush();
+      if (r.checkErrors() != 0) {
+        env.error("Check failed");
+        return EXIT_FAILED;
+      }
+      return r.corruptions() != 0 ? EXIT_CORRUPT : r.leaks() != 0 ? EXIT_LEAKS : 0;
+    }
+  }
+
+  /** The driver's findings go to standard error, as qemu's drivers print theirs. */
+  private void printMessages(CheckReport r) {
+    for (String m : r.messages()) {
+      env.err.println(m);
+    }
+    env.err.flush();
+  }
+
+  static Map<String, Object> toJson(String file, String format, CheckReport r, long leaksFixed,
+      long corruptionsFixed) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("filename", file);
+    m.put("format", format);
+    m.put("check-errors", r.checkErrors());
+    putIfSet(m, "corruptions", r.corruptions());
+    putIfSet(m, "leaks", r.leaks());
+    putIfSet(m, "corruptions-fixed", corruptionsFixed);
+    putIfSet(m, "leaks-fixed", leaksFixed);
+    putIfSet(m, "image-end-offset", r.imageEndOffset());
+    putIfSet(m, "total-clusters", r.totalClusters());
+    putIfSet(m, "allocated-clusters", r.allocatedClusters());
+    putIfSet(m, "fragmented-clusters", r.fragmentedClusters());
+    return m;
+  }
+
+  /** qemu prints these only when non-zero; -1 means unknown here. */
+  private static void putIfSet(Map<String, Object> m, String key, long v) {
+    if (v > 0) {
+      m.put(key, v);
+    }
+  }
+
+  private void printHuman(CheckReport r) {
+    var o = env.out;
+    if (r.corruptions() == 0 && r.leaks() == 0 && r.checkErrors() == 0) {
+      o.println("No errors were found on the image.");
+    } else {
+      if (r.corruptions() != 0) {
+        o.printf(Locale.ROOT, "%n%d errors were found on the image.%n"
+            + "Data may be corrupted, or further writes to the image may corrupt it.%n",
+            r.corruptions());
+      }
+      if (r.leaks() != 0) {
+        o.printf(Locale.ROOT, "%n%d leaked clusters were found on the image.%n"
+            + "This means waste of disk space, but no harm to data.%n", r.leaks());
+      }
+      if (r.checkErrors() != 0) {
+        o.printf(Locale.ROOT, "%n%d internal errors have occurred during the check.%n",
+            r.checkErrors());
+      }
+    }
+    if (r.totalClusters() > 0 && r.allocatedClusters() > 0) {
+      long frag = Math.max(0, r.fragmentedClusters());
+      o.printf(Locale.ROOT, "%d/%d = %.2f%% allocated, %.2f%% fragmented, %.2f%% compressed "
+          + "clusters%n", r.allocatedClusters(), r.totalClusters(),
+          r.allocatedClusters() * 100.0 / r.totalClusters(),
+          frag * 100.0 / r.allocatedClusters(), 0.0);
+    }
+    if (r.imageEndOffset() > 0) {
+      o.println("Image end offset: " + r.imageEndOffset());
+    }
+  }
+}

@@ -1,0 +1,276 @@
+package io.blockkit.cli;
+
+import io.blockkit.api.BlockDevice;
+import io.blockkit.api.BlockDriver;
+import io.blockkit.api.error.ImageAccessException;
+import io.blockkit.api.options.OptionStrings;
+import io.blockkit.api.options.Sizes;
+import io.blockkit.registry.BlockRegistry;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code convert}: qemu-img convert. A target this command created is deleted again if the copy
+ * fails or is interrupted (Ctrl-C), so no half-written image is left looking complete.
+ */
+@Command(name = "convert", mixinStandardHelpOptions = true,
+    description = "Copy an image into a new (or, with -n, an existing) image, converting its format.")
+final class ConvertCommand extends BaseCommand {
+  static final int MAX_IN_FLIGHT = 32;
+
+  @Option(names = {"-f"}, paramLabel = "FMT", description = "Source format (probed if absent).")
+  String format;
+
+  @Option(names = {"-O"}, paramLabel = "FMT", description = "Target format (default raw).")
+  String outFormat = "raw";
+
+  @Option(names = "-o", paramLabel = "OPTIONS", description = "Target create options; 'help' lists them.")
+  List<String> options = List.of();
+
+  @Option(names = "-p", description = "Show progress (a bar on a terminal, lines otherwise).")
+  boolean progress;
+
+  @Option(names = "--progress", paramLabel = "bar|lines|json",
+      description = "Progress style; json prints one JSON object per line.")
+  String progressMode;
+
+  @Option(names = "-S", paramLabel = "SIZE",
+      description = "Zero runs of at least SIZE inside data are not written (default 4k; 0 = write everything).")
+  String sparse = "4k";
+
+  @Option(names = "-n", description = "Do not create the target; write into an existing image.")
+  boolean noCreate;
+
+  @Option(names = "-W", description = "Allow out-of-order writes (faster, for preallocated targets).")
+  boolean outOfOrder;
+
+  @Option(names = "-m", paramLabel = "N", description = "Requests in flight, 1..32 (default 8).")
+  int inFlight = 8;
+
+  @Option(names = "--salvage", description = "Turn unreadable source ranges into zeros, with a warning.")
+  boolean salvage;
+
+  @Option(names = "--target-is-zero", description = "With -n: the target already reads as zeros.")
+  boolean targetIsZero;
+
+  @Option(names = "--image-opts", description = "FILE is an option string describing the stack "
+      + "(driver=...,file.driver=...,file.filename=...).")
+  boolean imageOpts;
+
+  @Option(names = "--target-image-opts", description = "DST is an option string describing the "
+      + "target stack (needs -n).")
+  boolean targetImageOpts;
+
+  @Option(names = {"-U", "--force-share"}, description = "Open the source even if another process holds its lock.")
+  boolean forceShare;
+
+  @Option(names = {"-q", "--quiet"}, description = "No progress output.")
+  boolean quiet;
+
+  @Parameters(index = "0", paramLabel = "SRC", arity = "0..1")
+  String source;
+
+  @Parameters(index = "1", paramLabel = "DST", arity = "0..1")
+  String target;
+
+  @Override
+  public Integer call() throws Exception {
+    BlockRegistry reg = env.registry();
+    Map<String, String> createOpts = new LinkedHashMap<>();
+    for (String o : options) {
+      Map<String, String> kv = OptionStrings.split(o);
+      if (kv.containsKey("help") || kv.containsKey("?")) {
+        BlockDriver d = reg.driver(outFormat);
+        CreateCommand.printHelp(env, d, d.createOptions());
+        return 0;
+      }
+      createOpts.putAll(kv);
+    }
+    if (source == null || target == null) {
+      throw new CliException(1, "Expecting a source and a target image name");
+    }
+    long minSparse = Sizes.parse(sparse, "-S");
+    if (minSparse % 512 != 0) {
+      throw new CliException(1, "Invalid buffer size for sparse output specified. Valid sizes "
+          + "are multiples of 512. Select 0 to disable sparse detection (fully allocates "
+          + "output).");
+    }
+    if (inFlight < 1 || inFlight > MAX_IN_FLIGHT) {
+      throw new CliException(1, "Invalid number of coroutines. Allowed number of coroutines is "
+          + "between 1 and " + MAX_IN_FLIGHT);
+    }
+    if (targetIsZero && !noCreate) {
+      throw new CliException(1, "--target-is-zero requires use of -n flag");
+    }
+    if (targetImageOpts && !noCreate) {
+      throw new CliException(1, "--target-image-opts requires use of -n flag");
+    }
+    if (noCreate && !createOpts.isEmpty()) {
+      throw new CliException(1, "-o has no effect when skipping image creation (-n)");
+    }
+    Progress.Mode mode = progressMode();
+    try (BlockDevice src = env.open(source, imageOpts, format, true, forceShare)) {
+      long size = src.size();
+      if (noCreate) {
+        try (BlockDevice dst = env.open(target, targetImageOpts,
+            targetImageOpts ? null : outFormat, false, false)) {
+          if (dst.size() < size) {
+            throw new CliException(1, "Target '" + target + "' (" + dst.size() + " bytes) is "
+                + "smaller than source '" + source + "' (" + size + " bytes)");
+          }
+          copy(src, dst, minSparse, targetIsZero, mode, size);
+        }
+        return 0;
+      }
+      BlockDriver fmt = reg.driver(outFormat);
+      if (fmt.createOptions().stream().anyMatch(s -> s.name().equals("size"))) {
+        createOpts.putIfAbsent("size", Long.toString(size));
+      }
+      createTarget(reg, createOpts);
+      Cleanup cleanup = new Cleanup(reg, target);
+      Thread hook = new Thread(cleanup::onSignal, "convert-cleanup");
+      Runtime.getRuntime().addShutdownHook(hook);
+      boolean ok = false;
+      try {
+        BlockDevice dst = reg.open(target, env.params(outFormat, false, false));
+        cleanup.target = dst;
+        try {
+          copy(src, dst, minSparse, true, mode, size, cleanup);
+          dst.close();
+          ok = true;
+        } finally {
+          if (!ok) {
+            closeQuietly(dst);
+          }
+        }
+      } finally {
+        if (!ok) {
+          cleanup.delete();
+        }
+        cleanup.done.countDown();
+        try {
+          Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+          // the hook is running and waits for done
+        }
+      }
+    }
+    return 0;
+  }
+
+  private Progress.Mode progressMode() {
+    if (progressMode != null) {
+      return switch (progressMode.toLowerCase(Locale.ROOT)) {
+        case "bar" -> Progress.Mode.BAR;
+        case "lines" -> Progress.Mode.LINES;
+        case "json" -> Progress.Mode.JSON;
+        case "none" -> Progress.Mode.NONE;
+        default -> throw new CliException(1, "--progress expects bar, lines, json or none, not '"
+            + progressMode + "'");
+      };
+    }
+    if (!progress || quiet) {
+      return Progress.Mode.NONE;
+    }
+    return env.terminal ? Progress.Mode.BAR : Progress.Mode.LINES;
+  }
+
+  /** Creates the target; an existing file is replaced, as qemu-img convert does. */
+  private void createTarget(BlockRegistry reg, Map<String, String> opts) throws IOException {
+    try {
+      reg.create(target, outFormat, opts);
+    } catch (ImageAccessException e) {
+      if (e.reason() != ImageAccessException.Reason.ALREADY_EXISTS) {
+        throw e;
+      }
+      BlockRegistry.Location loc = reg.parseLocation(target);
+      loc.protocol().delete(loc.path());
+      reg.create(target, outFormat, opts);
+    }
+  }
+
+  private void copy(BlockDevice src, BlockDevice dst, long minSparse, boolean zero,
+      Progress.Mode mode, long size) throws IOException {
+    copy(src, dst, minSparse, zero, mode, size, null);
+  }
+
+  private void copy(BlockDevice src, BlockDevice dst, long minSparse, boolean zero,
+      Progress.Mode mode, long size, Cleanup cleanup) throws IOException {
+    Progress p = new Progress(env.out, mode, size);
+    Converter c = new Converter(src, dst, minSparse, zero, salvage, inFlight, outOfOrder, p,
+        () -> cleanup != null && cleanup.cancelled);
+    p.start();
+    boolean ok = false;
+    try {
+      c.run();
+      ok = true;
+    } finally {
+      p.finish(ok);
+      for (Converter.Salvaged s : c.salvaged()) {
+        env.warn("blockkit: warning: could not read " + s.length() + " bytes at offset "
+            + s.offset() + " of '" + source + "' (" + s.reason() + "); wrote zeros instead");
+      }
+    }
+  }
+
+  private static void closeQuietly(BlockDevice d) {
+    try {
+      d.close();
+    } catch (IOException | RuntimeException ignored) {
+      // the copy's failure is what the user needs to see
+    }
+  }
+
+  /** Deletes a target this command created, on failure or on Ctrl-C. */
+  private static final class Cleanup {
+    private final BlockRegistry reg;
+    private final String name;
+    final CountDownLatch done = new CountDownLatch(1);
+    volatile boolean cancelled;
+    volatile BlockDevice target;
+    private boolean deleted;
+
+    Cleanup(BlockRegistry reg, String name) {
+      this.reg = reg;
+      this.name = name;
+    }
+
+    /** Shutdown hook: stop the copy and wait for the main thread to clean up. */
+    void onSignal() {
+      cancelled = true;
+      try {
+        if (!done.await(10, TimeUnit.SECONDS)) {
+          BlockDevice t = target;
+          if (t != null) {
+            closeQuietly(t);
+          }
+          delete();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+
+    synchronized void delete() {
+      if (deleted) {
+        return;
+      }
+      deleted = true;
+      try {
+        BlockRegistry.Location loc = reg.parseLocation(name);
+        loc.protocol().delete(loc.path());
+      } catch (IOException | RuntimeException e) {
+        System.err.println("blockkit: warning: could not remove the incomplete target '" + name
+            + "': " + Errors.oneLine(e));
+      }
+    }
+  }
+}

@@ -1,0 +1,123 @@
+package io.blockkit.cli;
+
+import io.blockkit.api.BlockDriver;
+import io.blockkit.api.DriverKind;
+import io.blockkit.api.options.OptionSpec;
+import io.blockkit.api.options.OptionStrings;
+import io.blockkit.api.options.OptionType;
+import io.blockkit.api.options.Options;
+import io.blockkit.api.options.Sizes;
+import io.blockkit.registry.BlockRegistry;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code create}: qemu-img create. */
+@Command(name = "create", mixinStandardHelpOptions = true,
+    description = "Create an image. '-o help' lists the format's options.")
+final class CreateCommand extends BaseCommand {
+  @Option(names = {"-f", "--format"}, paramLabel = "FMT", description = "Image format (default raw).")
+  String format = "raw";
+
+  @Option(names = "-o", paramLabel = "OPTIONS",
+      description = "Format options, key=value[,key=value...]; 'help' lists them.")
+  List<String> options = List.of();
+
+  @Option(names = {"-q", "--quiet"}, description = "Do not print the 'Formatting' line.")
+  boolean quiet;
+
+  @Parameters(index = "0", paramLabel = "FILE", arity = "0..1", description = "The new image.")
+  String file;
+
+  @Parameters(index = "1", paramLabel = "SIZE", arity = "0..1",
+      description = "Virtual size, with optional k, M, G, T, P, E suffix (powers of 1024).")
+  String size;
+
+  @Override
+  public Integer call() throws Exception {
+    BlockRegistry reg = env.registry();
+    BlockDriver drv = reg.driver(format);
+    Map<String, String> opts = new LinkedHashMap<>();
+    for (String o : options) {
+      if (o.equals("help") || o.equals("?")) {
+        printHelp(env, drv, drv.createOptions());
+        return 0;
+      }
+      for (Map.Entry<String, String> e : OptionStrings.split(o).entrySet()) {
+        if (e.getKey().equals("help") || e.getKey().equals("?")) {
+          printHelp(env, drv, drv.createOptions());
+          return 0;
+        }
+        opts.put(e.getKey(), e.getValue());
+      }
+    }
+    if (file == null) {
+      throw new CliException(1, "Expecting image file name");
+    }
+    if (drv.kind() == DriverKind.FILTER) {
+      throw new CliException(1, "Driver '" + format + "' is a filter driver and cannot create images");
+    }
+    if (size != null) {
+      opts.put("size", Long.toString(Sizes.parse(size, "Invalid image size '" + size + "'")));
+    }
+    boolean takesSize = drv.createOptions().stream().anyMatch(s -> s.name().equals("size"));
+    if (takesSize && !opts.containsKey("size")
+        && drv.createOptions().stream().noneMatch(s -> s.name().equals("size")
+            && s.defaultValue() != null)) {
+      throw new CliException(1, file + ": Image creation needs a size parameter");
+    }
+    Options checked = Options.of(opts, drv.createOptions());
+    if (!quiet) {
+      env.out.println("Formatting '" + file + "', fmt=" + format + describe(checked));
+      env.out.flush();
+    }
+    reg.create(file, format, opts);
+    return 0;
+  }
+
+  /** qemu's " size=67108864 static=off": every option with a value, in the driver's order. */
+  static String describe(Options o) {
+    StringBuilder sb = new StringBuilder();
+    for (OptionSpec s : o.specs()) {
+      o.get(s.name()).ifPresent(v -> {
+        String text = s.type() == OptionType.BOOL ? ((Boolean) v ? "on" : "off") : v.toString();
+        sb.append(' ').append(s.name()).append('=').append(text);
+      });
+    }
+    return sb.toString();
+  }
+
+  static void printHelp(Env env, BlockDriver drv, List<OptionSpec> specs) {
+    env.out.println("Supported " + drv.name() + " options:");
+    printSpecs(env, specs, "  ");
+    if (drv.kind() == DriverKind.FORMAT) {
+      env.out.println();
+      env.out.println("The protocol level may support further options.");
+    }
+  }
+
+  static void printSpecs(Env env, List<OptionSpec> specs, String indent) {
+    int width = 0;
+    for (OptionSpec s : specs) {
+      width = Math.max(width, label(s).length());
+    }
+    for (OptionSpec s : specs) {
+      StringBuilder line = new StringBuilder(indent).append(label(s));
+      line.append(" ".repeat(width - label(s).length())).append(" - ").append(s.help());
+      if (s.defaultValue() != null) {
+        line.append(" (default: ").append(s.defaultValue()).append(')');
+      }
+      env.out.println(line);
+    }
+    if (specs.isEmpty()) {
+      env.out.println(indent + "(none)");
+    }
+  }
+
+  private static String label(OptionSpec s) {
+    return s.name() + "=<" + s.describeType() + ">";
+  }
+}

@@ -1,0 +1,144 @@
+package io.blockkit.cli;
+
+import io.blockkit.api.BlockDevice;
+import io.blockkit.api.error.BlockException;
+import io.blockkit.api.options.OptionStrings;
+import io.blockkit.registry.BlockRegistry;
+import io.blockkit.registry.OpenParams;
+import java.io.File;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.MalformedURLException;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * What every command shares: the output streams, the flags that apply to all commands, and the
+ * driver registry (built on first use, with plugin jars on their own class loader).
+ */
+final class Env {
+  /** System property the launcher sets to the tool's folder (where {@code plugins/} lives). */
+  static final String HOME_PROPERTY = "blockkit.home";
+  static final String PLUGIN_PATH_ENV = "BLOCKKIT_PLUGIN_PATH";
+
+  final PrintWriter out;
+  final PrintWriter err;
+  final boolean debug;
+  final boolean terminal;
+  private final List<String> pluginPath;
+  private final Map<String, String> environment;
+  private BlockRegistry registry;
+
+  Env(PrintWriter out, PrintWriter err, boolean debug, boolean terminal, List<String> pluginPath,
+      Map<String, String> environment) {
+    this.out = out;
+    this.err = err;
+    this.debug = debug;
+    this.terminal = terminal;
+    this.pluginPath = List.copyOf(pluginPath);
+    this.environment = environment;
+  }
+
+  /** The drivers: built-ins on the class path plus plugin jars. */
+  synchronized BlockRegistry registry() throws IOException {
+    if (registry == null) {
+      List<URL> jars = pluginJars();
+      ClassLoader parent = Env.class.getClassLoader();
+      registry = jars.isEmpty() ? BlockRegistry.load(parent)
+          : BlockRegistry.load(new URLClassLoader(jars.toArray(URL[]::new), parent));
+    }
+    return registry;
+  }
+
+  /** Plugin jars: {@code plugins/} beside the tool, then --plugin-path, then the environment. */
+  List<URL> pluginJars() throws IOException {
+    List<String> entries = new ArrayList<>();
+    String home = System.getProperty(HOME_PROPERTY);
+    if (home != null && !home.isEmpty()) {
+      Path dir = Path.of(home, "plugins");
+      if (Files.isDirectory(dir)) {
+        entries.add(dir.toString());
+      }
+    }
+    for (String p : pluginPath) {
+      split(p, entries);
+    }
+    split(environment.get(PLUGIN_PATH_ENV), entries);
+    List<URL> urls = new ArrayList<>();
+    for (String e : entries) {
+      Path p = Path.of(e);
+      if (Files.isDirectory(p)) {
+        try (Stream<Path> s = Files.list(p)) {
+          for (Path jar : s.filter(j -> j.toString().endsWith(".jar")).sorted().toList()) {
+            urls.add(url(jar));
+          }
+        }
+      } else if (Files.isRegularFile(p)) {
+        urls.add(url(p));
+      } else {
+        throw new BlockException("Plugin path entry '" + e + "' is neither a jar nor a folder");
+      }
+    }
+    return urls;
+  }
+
+  private static void split(String value, List<String> into) {
+    if (value == null || value.isEmpty()) {
+      return;
+    }
+    for (String s : value.split(File.pathSeparator)) {
+      if (!s.isEmpty()) {
+        into.add(s);
+      }
+    }
+  }
+
+  private static URL url(Path p) throws BlockException {
+    try {
+      return p.toAbsolutePath().toUri().toURL();
+    } catch (MalformedURLException e) {
+      throw new BlockException("Plugin jar '" + p + "' has no usable URL", e);
+    }
+  }
+
+  /** Opens an image read-only, as info, map, check and compare do. */
+  BlockDevice openReadOnly(String filename, String format, boolean forceShare)
+      throws IOException {
+    return registry().open(filename, params(format, true, forceShare));
+  }
+
+  /**
+   * Opens {@code name} as a file name, or with {@code imageOpts} (qemu's {@code --image-opts}) as
+   * an option string describing the whole stack, e.g. {@code
+   * driver=raw,file.driver=blkdebug,file.fail-read=1,file.file.filename=x.img}.
+   */
+  BlockDevice open(String name, boolean imageOpts, String format, boolean readOnly,
+      boolean forceShare) throws IOException {
+    OpenParams p = params(format, readOnly, forceShare);
+    if (imageOpts) {
+      return registry().open(OptionStrings.split(name), p);
+    }
+    return registry().open(name, p);
+  }
+
+  OpenParams params(String format, boolean readOnly, boolean forceShare) {
+    return new OpenParams(format, Map.of(), readOnly, forceShare, this::warn);
+  }
+
+  void warn(String message) {
+    err.println(message);
+    err.flush();
+  }
+
+  /** Prints {@code blockkit: message} on standard error. */
+  void error(String message) {
+    err.println("blockkit: " + message);
+    err.flush();
+  }
+}

@@ -1,0 +1,65 @@
+package io.blockkit.cli;
+
+import io.blockkit.api.error.BlockException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+
+/** Turns any failure into the one line the user sees after {@code blockkit: }. */
+final class Errors {
+  private Errors() {}
+
+  static String oneLine(Throwable t) {
+    String msg = describe(t);
+    return msg.replace("\r", "").replace('\n', ' ').replaceAll(" {2,}", " ").trim();
+  }
+
+  private static String describe(Throwable t) {
+    if (t instanceof UncheckedIOException u && u.getCause() != null) {
+      return describe(u.getCause());
+    }
+    if (t instanceof CliException || t instanceof BlockException
+        || t instanceof picocli.CommandLine.ParameterException) {
+      return nonEmpty(t);
+    }
+    if (t instanceof NoSuchFileException e) {
+      return "Could not open '" + e.getFile() + "': No such file or directory";
+    }
+    if (t instanceof AccessDeniedException e) {
+      return "Could not open '" + e.getFile() + "': Permission denied";
+    }
+    if (t instanceof FileAlreadyExistsException e) {
+      return "'" + e.getFile() + "': File exists";
+    }
+    if (t instanceof NotDirectoryException e) {
+      return "'" + e.getFile() + "': Not a directory";
+    }
+    if (t instanceof DirectoryNotEmptyException e) {
+      return "'" + e.getFile() + "': Directory not empty";
+    }
+    if (t instanceof FileSystemException e) {
+      return "'" + e.getFile() + "': " + (e.getReason() != null ? e.getReason() : "I/O error");
+    }
+    if (t instanceof IOException) {
+      return nonEmpty(t);
+    }
+    if (t instanceof OutOfMemoryError) {
+      return "Out of memory (try fewer requests in flight, -m)";
+    }
+    return "Internal error: " + t + " (run with --debug for the stack trace)";
+  }
+
+  private static String nonEmpty(Throwable t) {
+    String m = t.getMessage();
+    if (m == null || m.isBlank()) {
+      Throwable c = t.getCause();
+      return c != null && c != t ? describe(c) : t.getClass().getSimpleName();
+    }
+    return m;
+  }
+}

@@ -1,0 +1,107 @@
+package io.blockkit.cli;
+
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.Charset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine;
+
+/**
+ * Entry point of the {@code blockkit} tool. {@link #run} is the whole tool as a function (arguments
+ * in, exit code out), so tests run the real commands in-process.
+ */
+public final class Main {
+  private Main() {}
+
+  public static void main(String[] args) {
+    Charset cs = Charset.defaultCharset();
+    PrintWriter out = new PrintWriter(new OutputStreamWriter(System.out, cs), false);
+    PrintWriter err = new PrintWriter(new OutputStreamWriter(System.err, cs), true);
+    int code = run(args, out, err, System.getenv(), System.console() != null);
+    out.flush();
+    err.flush();
+    System.exit(code);
+  }
+
+  /**
+   * Runs one command.
+   *
+   * @param terminal whether standard output is a terminal (progress bars instead of lines)
+   * @return the exit code qemu-img would give
+   */
+  public static int run(String[] args, PrintWriter out, PrintWriter err, Map<String, String> env,
+      boolean terminal) {
+    boolean debug = false;
+    List<String> pluginPath = new ArrayList<>();
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      if (a.equals("--")) {
+        break;
+      } else if (a.equals("--debug")) {
+        debug = true;
+      } else if (a.startsWith("--plugin-path=")) {
+        pluginPath.add(a.substring("--plugin-path=".length()));
+      } else if (a.equals("--plugin-path") && i + 1 < args.length) {
+        pluginPath.add(args[++i]);
+      }
+    }
+    Env e = new Env(out, err, debug, terminal, pluginPath, env);
+    CommandLine cl = new CommandLine(new BlockkitCommand(e), new Factory(e));
+    cl.setOut(out);
+    cl.setErr(err);
+    cl.setParameterExceptionHandler((ex, a) -> {
+      e.error(Errors.oneLine(ex));
+      if (e.debug) {
+        ex.printStackTrace(err);
+      }
+      return 1;
+    });
+    cl.setExecutionExceptionHandler((ex, cmd, parsed) -> fail(e, ex));
+    int code;
+    try {
+      code = cl.execute(args);
+    } catch (RuntimeException | Error ex) {
+      code = fail(e, ex);
+    }
+    out.flush();
+    err.flush();
+    return code;
+  }
+
+  static int fail(Env e, Throwable ex) {
+    out(e);
+    e.error(Errors.oneLine(ex));
+    if (e.debug) {
+      StringWriter sw = new StringWriter();
+      ex.printStackTrace(new PrintWriter(sw));
+      e.err.print(sw);
+      e.err.flush();
+    }
+    return ex instanceof CliException c ? c.exitCode() : 1;
+  }
+
+  private static void out(Env e) {
+    e.out.flush();
+  }
+
+  /** Hands every command the shared {@link Env}. */
+  private static final class Factory implements CommandLine.IFactory {
+    private final Env env;
+
+    Factory(Env env) {
+      this.env = env;
+    }
+
+    @Override
+    public <K> K create(Class<K> cls) throws Exception {
+      K k = CommandLine.defaultFactory().create(cls);
+      if (k instanceof BaseCommand b) {
+        b.env = env;
+      }
+      return k;
+    }
+  }
+}

@@ -1,0 +1,653 @@
+package io.blockkit.vdi;
+
+import io.blockkit.api.AbstractBlockDevice;
+import io.blockkit.api.BlockDevice;
+import io.blockkit.api.Capability;
+import io.blockkit.api.CheckMode;
+import io.blockkit.api.CheckReport;
+import io.blockkit.api.Extent;
+import io.blockkit.api.ImageInfo;
+import io.blockkit.api.error.BlockException;
+import io.blockkit.api.error.DataUnavailableException;
+import io.blockkit.api.error.UnsupportedFeatureException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.StampedLock;
+
+/**
+ * An open VDI image. See the package documentation for the on-disk layout, the write order and the
+ * locking scheme.
+ */
+final class VdiImage extends AbstractBlockDevice {
+  private static final int STRIPES = 64;
+  private static final int COPY_CHUNK = 1 << 20;
+
+  final VdiHeader header;
+  final BlockMap map;
+  private final BlockDevice file;
+  private final int shift;
+  private final long blockSize;
+  private final long virtualSize;
+  private final Set<Capability> capabilities;
+
+  /**
+   * Shared by every request that writes; exclusive while blocks move (discard, repair) or a check
+   * runs. Reads take no lock: they validate an optimistic stamp and retry only if blocks moved.
+   */
+  private final StampedLock layoutLock = new StampedLock();
+  /** Serialises allocation of one virtual block (striped by block index). */
+  private final ReentrantLock[] allocationLocks = new ReentrantLock[STRIPES];
+  /** Serialises metadata writes so the last write of a map sector carries every entry set before it. */
+  private final ReentrantLock metadataLock = new ReentrantLock();
+  /** The next physical block index to hand out. */
+  private final AtomicLong nextFree;
+  /** Length of the file as far as this session knows (only this session writes it). */
+  private final AtomicLong fileLength;
+  private final AtomicBoolean modified = new AtomicBoolean();
+  private volatile UUID uuidModify;
+  /** blocks_allocated as last read from or written to the file. */
+  private volatile long headerCount;
+
+  VdiImage(VdiDriver driver, String location, boolean readOnly, BlockDevice file,
+      VdiHeader header, BlockMap map, long nextFree, long fileLength) {
+    super(driver, location, readOnly, file);
+    this.file = file;
+    this.header = header;
+    this.map = map;
+    this.blockSize = header.blockSize;
+    this.shift = Long.numberOfTrailingZeros(blockSize);
+    this.virtualSize = header.virtualSize();
+    this.nextFree = new AtomicLong(nextFree);
+    this.fileLength = new AtomicLong(fileLength);
+    this.uuidModify = header.uuidModify;
+    this.headerCount = header.blocksAllocated;
+    for (int i = 0; i < STRIPES; i++) {
+      allocationLocks[i] = new ReentrantLock();
+    }
+    Set<Capability> caps = EnumSet.of(Capability.BLOCK_STATUS, Capability.CHECK);
+    if (!readOnly) {
+      caps.addAll(EnumSet.of(Capability.WRITE, Capability.DISCARD, Capability.WRITE_ZEROES,
+          Capability.FLUSH, Capability.REPAIR));
+    }
+    this.capabilities = Set.copyOf(caps);
+  }
+
+  @Override
+  public long size() {
+    return virtualSize;
+  }
+
+  @Override
+  public Set<Capability> capabilities() {
+    return capabilities;
+  }
+
+  long blockSize() {
+    return blockSize;
+  }
+
+  /** File offset of the data of physical block {@code phys} (after its extra area). */
+  long dataOffset(long phys) {
+    return header.dataOffset + phys * header.totalBlockSize() + header.blockExtra;
+  }
+
+  long nextFreeBlock() {
+    return nextFree.get();
+  }
+
+  UUID modificationUuid() {
+    return uuidModify;
+  }
+
+  BlockDevice file() {
+    return file;
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  @Override
+  protected void doRead(long offset, ByteBuffer dst) throws IOException {
+    int start = dst.position();
+    long stamp = layoutLock.tryOptimisticRead();
+    if (stamp != 0) {
+      try {
+        readBlocks(offset, dst);
+        if (layoutLock.validate(stamp)) {
+          return;
+        }
+      } catch (IOException | RuntimeException e) {
+        if (layoutLock.validate(stamp)) {
+          throw e;
+        }
+      }
+      dst.position(start);
+    }
+    // Blocks moved while we read (or are moving): read again with the layout held still.
+    stamp = layoutLock.readLock();
+    try {
+      readBlocks(offset, dst);
+    } finally {
+      layoutLock.unlockRead(stamp);
+    }
+  }
+
+  private void readBlocks(long offset, ByteBuffer dst) throws IOException {
+    long pos = offset;
+    long end = offset + dst.remaining();
+    while (pos < end) {
+      long block = pos >>> shift;
+      long inBlock = pos & (blockSize - 1);
+      long n = Math.min(blockSize - inBlock, end - pos);
+      int entry = map.get(block);
+      if (!BlockMap.isAllocated(entry)) {
+        fillZeros(dst, (int) n);
+        pos += n;
+        continue;
+      }
+      // Blocks whose data follow each other in the file are read with one child request.
+      long host = dataOffset(Integer.toUnsignedLong(entry)) + inBlock;
+      long run = n;
+      long lastBlock = block;
+      long lastPhys = Integer.toUnsignedLong(entry);
+      while (pos + run < end && header.blockExtra == 0) {
+        int next = map.get(lastBlock + 1);
+        if (!BlockMap.isAllocated(next) || Integer.toUnsignedLong(next) != lastPhys + 1) {
+          break;
+        }
+        lastBlock++;
+        lastPhys++;
+        run += Math.min(blockSize, end - pos - run);
+      }
+      if (host + run > fileLength.get()) {
+        throw pastEndOfFile(pos, run);
+      }
+      ByteBuffer slice = dst.slice().limit((int) run);
+      file.read(host, slice);
+      dst.position(dst.position() + (int) run);
+      pos += run;
+    }
+  }
+
+  /** The error for a read of {@code [pos, pos+len)} some of whose data lie past the end of the file. */
+  private DataUnavailableException pastEndOfFile(long pos, long len) throws IOException {
+    long eof = fileLength.get();
+    long p = pos;
+    while (p < pos + len) {
+      long block = p >>> shift;
+      long inBlock = p & (blockSize - 1);
+      long n = Math.min(blockSize - inBlock, pos + len - p);
+      long host = dataOffset(Integer.toUnsignedLong(map.get(block))) + inBlock;
+      if (host + n > eof) {
+        // Report exactly the unreadable bytes, so a salvaging caller keeps what the file holds.
+        long readable = Math.max(0, eof - host);
+        return new DataUnavailableException("Cannot read image '" + location() + "': block "
+            + block + " (virtual bytes " + p + ".." + (p + n) + ") has its data at file offset "
+            + host + ".." + (host + n) + ", past the end of the file (" + eof
+            + " bytes); the image is truncated", p + readable, n - readable);
+      }
+      p += n;
+    }
+    return new DataUnavailableException("Cannot read image '" + location() + "': data at virtual "
+        + "offset " + pos + " lies past the end of the file (" + eof + " bytes)", pos, len);
+  }
+
+  private static void fillZeros(ByteBuffer dst, int n) {
+    if (dst.hasArray()) {
+      java.util.Arrays.fill(dst.array(), dst.arrayOffset() + dst.position(),
+          dst.arrayOffset() + dst.position() + n, (byte) 0);
+      dst.position(dst.position() + n);
+    } else {
+      for (int i = 0; i < n; i++) {
+        dst.put((byte) 0);
+      }
+    }
+  }
+
+  @Override
+  protected Extent doBlockStatus(long offset, long length) throws IOException {
+    long end = Math.min(offset + length, virtualSize);
+    long block = offset >>> shift;
+    long inBlock = offset & (blockSize - 1);
+    long len = Math.min(blockSize - inBlock, end - offset);
+    int entry = map.get(block);
+    if (!BlockMap.isAllocated(entry)) {
+      while (offset + len < end && !BlockMap.isAllocated(map.get(block + 1))) {
+        block++;
+        len += Math.min(blockSize, end - offset - len);
+      }
+      return Extent.zero(offset, len);
+    }
+    long phys = Integer.toUnsignedLong(entry);
+    long host = dataOffset(phys) + inBlock;
+    while (offset + len < end && header.blockExtra == 0) {
+      int next = map.get(block + 1);
+      if (!BlockMap.isAllocated(next) || Integer.toUnsignedLong(next) != phys + 1) {
+        break;
+      }
+      block++;
+      phys++;
+      len += Math.min(blockSize, end - offset - len);
+    }
+    return Extent.data(offset, len, host, file);
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  /** Changed map entries and whether the header must be rewritten, for one request. */
+  private static final class Changes {
+    long first = Long.MAX_VALUE;
+    long last = -1;
+    boolean header;
+
+    void entry(long block) {
+      first = Math.min(first, block);
+      last = Math.max(last, block);
+    }
+  }
+
+  @Override
+  protected void doWrite(long offset, ByteBuffer src) throws IOException {
+    long stamp = layoutLock.readLock();
+    Changes changes = new Changes();
+    try {
+      long pos = offset;
+      long end = offset + src.remaining();
+      while (pos < end) {
+        long block = pos >>> shift;
+        long inBlock = pos & (blockSize - 1);
+        int n = (int) Math.min(blockSize - inBlock, end - pos);
+        ByteBuffer part = src.slice().limit(n);
+        writeBlock(block, inBlock, part, changes);
+        src.position(src.position() + n);
+        pos += n;
+      }
+    } finally {
+      try {
+        commit(changes);
+      } finally {
+        layoutLock.unlockRead(stamp);
+      }
+    }
+  }
+
+  private void writeBlock(long block, long inBlock, ByteBuffer data, Changes changes)
+      throws IOException {
+    int entry = map.get(block);
+    if (BlockMap.isAllocated(entry)) {
+      writeInPlace(entry, inBlock, data, changes);
+      return;
+    }
+    if (isAllZero(data)) {
+      // The block already reads as zeros: nothing to store, nothing to allocate.
+      return;
+    }
+    ReentrantLock lock = allocationLocks[(int) (block % STRIPES)];
+    lock.lock();
+    try {
+      entry = map.get(block);
+      if (BlockMap.isAllocated(entry)) {
+        // A concurrent request allocated the block while we waited.
+        writeInPlace(entry, inBlock, data, changes);
+        return;
+      }
+      long phys = allocatePhysical(block);
+      ByteBuffer whole = ByteBuffer.allocate((int) header.totalBlockSize());
+      whole.position((int) (header.blockExtra + inBlock));
+      whole.put(data);
+      whole.clear();
+      long start = header.dataOffset + phys * header.totalBlockSize();
+      markModified(changes);
+      file.write(start, whole);
+      fileLength.accumulateAndGet(start + header.totalBlockSize(), Math::max);
+      // Publish only after the data is in place: readers see zeros or the whole block.
+      map.set(block, (int) phys);
+      changes.entry(block);
+      changes.header = true;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void writeInPlace(int entry, long inBlock, ByteBuffer data, Changes changes)
+      throws IOException {
+    markModified(changes);
+    long host = dataOffset(Integer.toUnsignedLong(entry)) + inBlock;
+    int n = data.remaining();
+    file.write(host, data);
+    fileLength.accumulateAndGet(host + n, Math::max);
+  }
+
+  private long allocatePhysical(long block) throws IOException {
+    long phys = nextFree.getAndIncrement();
+    if (phys >= header.blocks) {
+      nextFree.decrementAndGet();
+      throw new BlockException("Cannot allocate block " + block + " in image '" + location()
+          + "': every physical block index below blocks_in_image (" + header.blocks
+          + ") is taken, some of them by leaked space; run a check with repair first");
+    }
+    return phys;
+  }
+
+  /** The first modifying request of a session gives the image a new modification UUID, as VirtualBox does. */
+  private void markModified(Changes changes) {
+    if (!modified.get() && modified.compareAndSet(false, true)) {
+      uuidModify = UUID.randomUUID();
+      changes.header = true;
+    }
+  }
+
+  /** Writes the changed map sectors (one write), then the header (at most once). */
+  private void commit(Changes changes) throws IOException {
+    if (changes.last < 0 && !changes.header) {
+      return;
+    }
+    metadataLock.lock();
+    try {
+      if (changes.last >= 0) {
+        map.writeRange(changes.first, changes.last);
+      }
+      if (changes.header) {
+        writeHeader();
+      }
+    } finally {
+      metadataLock.unlock();
+    }
+  }
+
+  private void writeHeader() throws IOException {
+    long count = nextFree.get();
+    file.write(0, header.encode(count, uuidModify));
+    headerCount = count;
+  }
+
+  private static boolean isAllZero(ByteBuffer b) {
+    for (int i = b.position(); i < b.limit(); i++) {
+      if (b.get(i) != 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  @Override
+  protected void doWriteZeroes(long offset, long length) throws IOException {
+    zeroRange(offset, length);
+  }
+
+  @Override
+  protected void doDiscard(long offset, long length) throws IOException {
+    zeroRange(offset, length);
+  }
+
+  /**
+   * Whole blocks become ZERO entries without touching data; partial ranges of allocated blocks are
+   * overwritten with zeros in place. Allocated blocks that become ZERO leave a hole that is filled
+   * by moving the last physical block into it, as VirtualBox's discard does, so the physical blocks
+   * stay dense and {@code blocks_allocated} stays equal to the number of allocated entries.
+   */
+  private void zeroRange(long offset, long length) throws IOException {
+    List<Long> release = new ArrayList<>();
+    long stamp = layoutLock.readLock();
+    Changes changes = new Changes();
+    try {
+      long pos = offset;
+      long end = offset + length;
+      while (pos < end) {
+        long block = pos >>> shift;
+        long blockStart = block << shift;
+        long blockEnd = Math.min(blockStart + blockSize, virtualSize);
+        long n = Math.min(blockEnd, end) - pos;
+        boolean whole = pos == blockStart && pos + n == blockEnd;
+        int entry = map.get(block);
+        if (whole) {
+          if (BlockMap.isAllocated(entry)) {
+            release.add(block);
+          } else if (entry == BlockMap.FREE) {
+            ReentrantLock lock = allocationLocks[(int) (block % STRIPES)];
+            lock.lock();
+            try {
+              if (map.get(block) == BlockMap.FREE) {
+                markModified(changes);
+                map.set(block, BlockMap.ZERO);
+                changes.entry(block);
+              } else if (BlockMap.isAllocated(map.get(block))) {
+                release.add(block);
+              }
+            } finally {
+              lock.unlock();
+            }
+          }
+        } else if (BlockMap.isAllocated(entry)) {
+          markModified(changes);
+          long host = dataOffset(Integer.toUnsignedLong(entry)) + (pos - blockStart);
+          file.writeZeroes(host, n);
+          fileLength.accumulateAndGet(host + n, Math::max);
+        }
+        pos += n;
+      }
+    } finally {
+      try {
+        commit(changes);
+      } finally {
+        layoutLock.unlockRead(stamp);
+      }
+    }
+    if (!release.isEmpty()) {
+      stamp = layoutLock.writeLock();
+      try {
+        releaseBlocks(release);
+      } finally {
+        layoutLock.unlockWrite(stamp);
+      }
+    }
+  }
+
+  /** Turns allocated whole blocks into ZERO entries and compacts. Holds the layout lock exclusively. */
+  private void releaseBlocks(List<Long> blocks) throws IOException {
+    long first = Long.MAX_VALUE;
+    long last = -1;
+    for (long block : blocks) {
+      if (BlockMap.isAllocated(map.get(block))) {
+        map.set(block, BlockMap.ZERO);
+        first = Math.min(first, block);
+        last = Math.max(last, block);
+      }
+    }
+    if (last < 0) {
+      return;
+    }
+    Changes changes = new Changes();
+    markModified(changes);
+    map.writeRange(first, last);
+    // The ZERO entries must be durable before the freed blocks are overwritten by moved data.
+    file.flush();
+    compact();
+  }
+
+  /**
+   * Moves the highest physical blocks into unreferenced physical blocks below them, then rewrites
+   * blocks_allocated and truncates the file after the last block in use. Order: copy data, flush,
+   * map, header, flush, truncate, so a crash at any point leaves at worst a leak. Caller holds the
+   * layout lock exclusively and has made the entries that freed blocks durable.
+   *
+   * @return the number of blocks moved
+   */
+  long compact() throws IOException {
+    markModified(new Changes());
+    long count = nextFree.get();
+    int[] owner = new int[(int) Math.min(count, header.blocks)];
+    java.util.Arrays.fill(owner, -1);
+    for (int b = 0; b < map.size(); b++) {
+      int e = map.get(b);
+      if (BlockMap.isAllocated(e) && Integer.toUnsignedLong(e) < owner.length) {
+        owner[e] = b;
+      }
+    }
+    int hole = 0;
+    int top = owner.length - 1;
+    long moved = 0;
+    long first = Long.MAX_VALUE;
+    long last = -1;
+    List<long[]> moves = new ArrayList<>();
+    while (true) {
+      while (top >= 0 && owner[top] < 0) {
+        top--;
+      }
+      while (hole < top && owner[hole] >= 0) {
+        hole++;
+      }
+      if (hole >= top) {
+        break;
+      }
+      moves.add(new long[] {top, hole, owner[top]});
+      owner[hole] = owner[top];
+      owner[top] = -1;
+    }
+    long newCount = top + 1;
+    for (long[] m : moves) {
+      copyBlock(m[0], m[1]);
+    }
+    if (!moves.isEmpty()) {
+      file.flush();
+      for (long[] m : moves) {
+        map.set(m[2], (int) m[1]);
+        first = Math.min(first, m[2]);
+        last = Math.max(last, m[2]);
+        moved++;
+      }
+      map.writeRange(first, last);
+    }
+    nextFree.set(newCount);
+    writeHeader();
+    file.flush();
+    long newLength = header.dataOffset + newCount * header.totalBlockSize();
+    if (fileLength.get() > newLength && file.capabilities().contains(Capability.RESIZE)) {
+      file.truncate(newLength);
+      fileLength.set(newLength);
+    }
+    return moved;
+  }
+
+  private void copyBlock(long from, long to) throws IOException {
+    long total = header.totalBlockSize();
+    long src = header.dataOffset + from * total;
+    long dst = header.dataOffset + to * total;
+    long eof = fileLength.get();
+    for (long done = 0; done < total; done += COPY_CHUNK) {
+      int n = (int) Math.min(COPY_CHUNK, total - done);
+      ByteBuffer buf = ByteBuffer.allocate(n);
+      // A block cut short by the end of the file copies as zeros past the end.
+      int avail = (int) Math.max(0, Math.min(n, eof - (src + done)));
+      if (avail > 0) {
+        file.read(src + done, buf.limit(avail));
+      }
+      buf.clear();
+      file.write(dst + done, buf);
+    }
+  }
+
+  @Override
+  protected void doFlush() throws IOException {
+    file.flush();
+  }
+
+  // ---------------------------------------------------------------- check, info
+
+  @Override
+  protected CheckReport doCheck(CheckMode mode) throws IOException {
+    long stamp = layoutLock.writeLock();
+    try {
+      return new VdiCheck(this).run(mode);
+    } finally {
+      layoutLock.unlockWrite(stamp);
+    }
+  }
+
+  /** For {@link VdiCheck}: the file length, re-read from the child. */
+  long refreshFileLength() throws IOException {
+    long len = file.size();
+    fileLength.set(len);
+    return len;
+  }
+
+  /** blocks_allocated as the file holds it now. */
+  long headerCount() {
+    return headerCount;
+  }
+
+  /** For {@link VdiCheck}: where the next allocation goes (compaction starts from it). */
+  void setNextFree(long count) {
+    nextFree.set(count);
+  }
+
+  /** For {@link VdiCheck}: marks the session modified (new modification UUID on the next header write). */
+  void markRepaired() {
+    markModified(new Changes());
+  }
+
+  /** For {@link VdiCheck}: truncates the file when the child can. */
+  boolean truncateFile(long length) throws IOException {
+    if (!file.capabilities().contains(Capability.RESIZE)) {
+      return false;
+    }
+    file.truncate(length);
+    fileLength.set(length);
+    return true;
+  }
+
+  @Override
+  public ImageInfo info() throws IOException {
+    ensureOpen();
+    return new ImageInfo(location(), driver().name(), virtualSize, allocatedSize(), blockSize,
+        false, formatSpecific());
+  }
+
+  @Override
+  protected Map<String, Object> formatSpecific() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("type", header.typeName());
+    m.put("version", header.versionText());
+    m.put("header-size", Integer.toUnsignedLong(header.headerSize));
+    m.put("block-size", blockSize);
+    m.put("block-extra", header.blockExtra);
+    m.put("blocks", header.blocks);
+    m.put("blocks-allocated", isReadOnly() ? header.blocksAllocated : nextFree.get());
+    m.put("block-map-offset", header.blocksOffset);
+    m.put("data-offset", header.dataOffset);
+    m.put("image-uuid", header.uuidCreate.toString());
+    m.put("modification-uuid", uuidModify.toString());
+    m.put("parent-uuid", header.uuidLinkage.toString());
+    m.put("parent-modification-uuid", header.uuidParentModify.toString());
+    m.put("comment", header.comment);
+    if (header.lchsGeometry != null) {
+      Map<String, Object> lchs = new LinkedHashMap<>();
+      lchs.put("cylinders", Integer.toUnsignedLong(header.lchsGeometry[0]));
+      lchs.put("heads", Integer.toUnsignedLong(header.lchsGeometry[1]));
+      lchs.put("sectors", Integer.toUnsignedLong(header.lchsGeometry[2]));
+      m.put("lchs", lchs);
+    }
+    if (header.diskSize != virtualSize) {
+      m.put("disk-size", header.diskSize);
+    }
+    return m;
+  }
+
+  static UnsupportedFeatureException differencingUnsupported(String location, VdiHeader h,
+      long freeBlocks) {
+    return new UnsupportedFeatureException("VDI image '" + location + "' is a differencing image "
+        + "(type " + h.type + ", parent UUID " + h.uuidLinkage + ") in which " + freeBlocks
+        + " block(s) are left to the parent image; backing images are not supported, so these "
+        + "blocks cannot be read. Merge the snapshot chain with VirtualBox (or clone the disk) "
+        + "first");
+  }
+}

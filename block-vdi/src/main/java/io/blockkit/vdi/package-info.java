@@ -1,0 +1,98 @@
+/**
+ * The {@code vdi} format driver: VirtualBox Disk Images over any protocol node.
+ *
+ * <h2>What is supported</h2>
+ * <ul>
+ *   <li>Versions 1.1 (header size 384) and 1.1+ (header size 400, with LCHS geometry), read and
+ *       write; version 0.x (348-byte header, implied offsets), read and write. Other versions are
+ *       an {@link io.blockkit.api.error.UnsupportedFeatureException} naming the version.
+ *   <li>Image types 1 (dynamic), 2 (fixed) and 3 (undo, treated as dynamic as VirtualBox does).
+ *       Differencing images (type 4 or a parent UUID) open only when no block is left to the parent
+ *       (no FREE entry): backing images are not supported, so an image that needs its parent is
+ *       refused on open with an UnsupportedFeatureException, never read as zeros.
+ *   <li>Any power-of-two block size from 512 bytes to 128 MiB and any power-of-two
+ *       {@code block_extra}; QEMU only opens 1 MiB blocks without extra, VirtualBox 128 KiB..128
+ *       MiB.
+ * </ul>
+ *
+ * <h2>Validation on open</h2>
+ * Every rule of VirtualBox's {@code vdiValidateHeader} and every bound of QEMU's {@code vdi_open}:
+ * signature, version, header size, image type, flags, LCHS sector size, non-zero sizes and counts,
+ * power-of-two block size and extra, {@code blocks_allocated <= blocks}, {@code disk_size <= blocks
+ * x block_size}, QEMU's limits ({@code blocks <= 0x1fffff80}, {@code disk_size <= 0x1fffff8000000};
+ * beyond them UnsupportedFeatureException), non-null create and modify UUIDs, the block map after
+ * the header, the data after the map, and the whole map inside the file. Data past the end of the
+ * file is allowed on open (a truncated image) but every read reaching it fails with
+ * {@link io.blockkit.api.error.DataUnavailableException} naming the block, and check reports it.
+ * Offsets that are not multiples of 512 only produce a warning (QEMU refuses them, VirtualBox does
+ * not). Disk sizes that are not a multiple of 512 are rounded <em>up</em> as QEMU does, so no stored
+ * byte is hidden; {@code info} reports the stored size as {@code disk-size}. The map is read lazily in
+ * 64 KiB pages on read-only opens; writable opens and checks read all of it.
+ *
+ * <h2>Layout of created images</h2>
+ * <table>
+ *   <caption>On-disk layout written by create</caption>
+ *   <tr><th>file offset</th><th>size</th><th>content</th></tr>
+ *   <tr><td>0</td><td>64</td><td>{@code "<<< Oracle VirtualBox Disk Image >>>\n"}, zero padded</td></tr>
+ *   <tr><td>0x40</td><td>4</td><td>signature 0xbeda107f</td></tr>
+ *   <tr><td>0x44</td><td>4</td><td>version 0x00010001 (1.1)</td></tr>
+ *   <tr><td>0x48</td><td>400</td><td>header: size 400, type 1 (dynamic) or 2 (fixed), flags 0,
+ *       comment, offset_bmap 512, offset_data, legacy geometry 0/0/0/512, disk size, block size,
+ *       block_extra 0, blocks, blocks_allocated (0, or all for fixed), random image and modification
+ *       UUIDs in VirtualBox's mixed-endian byte order, null parent UUIDs, LCHS 0/0/0/512</td></tr>
+ *   <tr><td>0x1d8</td><td>40</td><td>zeros</td></tr>
+ *   <tr><td>0x200</td><td>4 x blocks</td><td>block map: 0xffffffff (FREE) for dynamic images, the
+ *       identity for fixed ones</td></tr>
+ *   <tr><td>map end</td><td>to a 4 KiB boundary</td><td>zeros</td></tr>
+ *   <tr><td>offset_data</td><td>blocks x block size</td><td>data blocks in allocation order (fixed
+ *       images: the whole area, sparse for preallocation=metadata, zeros for full)</td></tr>
+ * </table>
+ * Both offsets are multiples of 512 (QEMU requires it), data blocks start on 4 KiB boundaries, and
+ * a new dynamic image is only {@code offset_data} bytes long. Create options: {@code size}
+ * (required; rounded up to 512, at most 562949819203584 = QEMU's maximum), {@code static} (qemu-img
+ * compatible: a fixed image), {@code preallocation=off|metadata|full}, {@code block_size} (default
+ * 1 MiB; a power of two from 512 KiB to 8 MiB as VirtualBox accepts), {@code uuid}, {@code comment}.
+ *
+ * <h2>Writing</h2>
+ * <ul>
+ *   <li>A new block gets the next free physical index (appended); a partial write into it is
+ *       zero-filled to a whole block written in one request. On a writable open the next free index
+ *       is the largest of blocks_allocated, the highest map entry + 1 and the blocks the file length
+ *       covers, so a stale header never leads to reuse of a referenced block.
+ *   <li>Order per request: data, then one write of the changed map sectors, then at most one header
+ *       write. No flush is added: {@link io.blockkit.api.BlockDevice#flush()} flushes the file, and a
+ *       crash before it at worst leaks a block.
+ *   <li>Zeros cost nothing: all-zero data for an unallocated block allocates nothing; writeZeroes and
+ *       discard make whole blocks ZERO (0xfffffffe) and write zeros in place into the covered part
+ *       of allocated blocks only. An allocated block that becomes ZERO is filled by moving the last
+ *       physical block into its place (VirtualBox's discard), in the order: ZERO entries, flush,
+ *       copy, flush, map, header, flush, truncate; so physical blocks stay dense and qemu-img check
+ *       stays clean.
+ *   <li>The first modifying request of a session writes a new random modification UUID, as
+ *       VirtualBox does; read-only opens never write a byte. A 384-byte header is not upgraded to
+ *       400 bytes.
+ *   <li>Concurrency: reads take no lock (atomic map entries; an optimistic stamp that only moving
+ *       blocks invalidates). Writes share a lock that only block moves and checks take exclusively;
+ *       allocation of one virtual block is serialised by a striped lock, the entry is re-read under
+ *       it, and it is published only after the whole block is written.
+ * </ul>
+ *
+ * <h2>Check and repair</h2>
+ * Corruptions: entries {@code >= blocks} (no valid physical block can be numbered that high; entries
+ * between blocks_allocated and blocks are a wrong count instead), physical blocks used twice, blocks
+ * whose data lie past the end of the file, and a blocks_allocated below the highest block in use.
+ * Leaks: unreferenced physical blocks, space after the last block in use, and a blocks_allocated
+ * above the blocks that exist. REPAIR_LEAKS fills holes by moving blocks, fixes the count and
+ * truncates the file (with corruptions present it only truncates past every referenced block);
+ * REPAIR_ALL first sets the bad entries to FREE (keeping the first owner of a shared block).
+ *
+ * <h2>Info</h2>
+ * {@code format-specific} keys: {@code type} (dynamic, fixed, undo, differencing), {@code version},
+ * {@code header-size}, {@code block-size}, {@code block-extra}, {@code blocks},
+ * {@code blocks-allocated}, {@code block-map-offset}, {@code data-offset}, {@code image-uuid},
+ * {@code modification-uuid}, {@code parent-uuid}, {@code parent-modification-uuid} (VirtualBox's
+ * lower-case text form), {@code comment}, {@code lchs} ({@code cylinders}, {@code heads},
+ * {@code sectors}; only with a 400-byte header) and {@code disk-size} (only when the stored size is
+ * not a multiple of 512).
+ */
+package io.blockkit.vdi;
