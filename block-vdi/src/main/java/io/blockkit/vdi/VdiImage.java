@@ -31,6 +31,8 @@ import java.util.concurrent.locks.StampedLock;
 final class VdiImage extends AbstractBlockDevice {
   private static final int STRIPES = 64;
   private static final int COPY_CHUNK = 1 << 20;
+  /** Blocks (with their extra area) up to this size are allocated with a single write. */
+  private static final long SINGLE_WRITE_LIMIT = 8L << 20;
 
   final VdiHeader header;
   final BlockMap map;
@@ -215,6 +217,28 @@ final class VdiImage extends AbstractBlockDevice {
 
   @Override
   protected Extent doBlockStatus(long offset, long length) throws IOException {
+    long stamp = layoutLock.tryOptimisticRead();
+    if (stamp != 0) {
+      try {
+        Extent e = status(offset, length);
+        if (layoutLock.validate(stamp)) {
+          return e;
+        }
+      } catch (IOException | RuntimeException e) {
+        if (layoutLock.validate(stamp)) {
+          throw e;
+        }
+      }
+    }
+    stamp = layoutLock.readLock();
+    try {
+      return status(offset, length);
+    } finally {
+      layoutLock.unlockRead(stamp);
+    }
+  }
+
+  private Extent status(long offset, long length) throws IOException {
     long end = Math.min(offset + length, virtualSize);
     long block = offset >>> shift;
     long inBlock = offset & (blockSize - 1);
@@ -301,14 +325,29 @@ final class VdiImage extends AbstractBlockDevice {
         return;
       }
       long phys = allocatePhysical(block);
-      ByteBuffer whole = ByteBuffer.allocate((int) header.totalBlockSize());
-      whole.position((int) (header.blockExtra + inBlock));
-      whole.put(data);
-      whole.clear();
-      long start = header.dataOffset + phys * header.totalBlockSize();
+      long total = header.totalBlockSize();
+      long start = header.dataOffset + phys * total;
       markModified(changes);
-      file.write(start, whole);
-      fileLength.accumulateAndGet(start + header.totalBlockSize(), Math::max);
+      long head = header.blockExtra + inBlock;
+      if (total <= SINGLE_WRITE_LIMIT) {
+        // The whole block in one request: zeros, the data, zeros.
+        ByteBuffer whole = ByteBuffer.allocate((int) total);
+        whole.position((int) head);
+        whole.put(data);
+        whole.clear();
+        file.write(start, whole);
+      } else {
+        // Large blocks: zero the rest without a block-sized buffer.
+        int n = data.remaining();
+        if (head > 0) {
+          file.writeZeroes(start, head);
+        }
+        file.write(start + head, data);
+        if (head + n < total) {
+          file.writeZeroes(start + head + n, total - head - n);
+        }
+      }
+      fileLength.accumulateAndGet(start + total, Math::max);
       // Publish only after the data is in place: readers see zeros or the whole block.
       map.set(block, (int) phys);
       changes.entry(block);
@@ -415,7 +454,13 @@ final class VdiImage extends AbstractBlockDevice {
         long n = Math.min(blockEnd, end) - pos;
         boolean whole = pos == blockStart && pos + n == blockEnd;
         int entry = map.get(block);
-        if (whole) {
+        if (whole && header.type == VdiHeader.TYPE_FIXED && BlockMap.isAllocated(entry)) {
+          // A fixed image keeps every block it preallocated: zero the data, not the entry.
+          markModified(changes);
+          long host = dataOffset(Integer.toUnsignedLong(entry));
+          file.writeZeroes(host, n);
+          fileLength.accumulateAndGet(host + n, Math::max);
+        } else if (whole) {
           if (BlockMap.isAllocated(entry)) {
             release.add(block);
           } else if (entry == BlockMap.FREE) {

@@ -71,7 +71,8 @@
  *       of allocated blocks only. An allocated block that becomes ZERO is filled by moving the last
  *       physical block into its place (VirtualBox's discard), in the order: ZERO entries, flush,
  *       copy, flush, map, header, flush, truncate; so physical blocks stay dense and qemu-img check
- *       stays clean.
+ *       stays clean. Fixed images (type 2) keep their preallocated blocks: there, zeroing whole
+ *       blocks goes to the file's writeZeroes (which the file protocol makes cheap) instead.
  *   <li>The first modifying request of a session writes a new random modification UUID, as
  *       VirtualBox does; read-only opens never write a byte. A 384-byte header is not upgraded to
  *       400 bytes.

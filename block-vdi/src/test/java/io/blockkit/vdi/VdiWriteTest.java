@@ -352,4 +352,108 @@ class VdiWriteTest {
       pool.shutdownNow();
     }
   }
+  @Test
+  void version0ImagesAreWritable() throws Exception {
+    VdiBytes v = VdiBytes.dynamic(4L * MB, MB);
+    v.version = 0x00000002;
+    v.allocate(0, 0);
+    MemDevice file = new MemDevice(v.build());
+    try (VdiImage img = TestSupport.open(file, false)) {
+      TestSupport.write(img, 2L * MB + 3, fill(5, 7));
+    }
+    ByteBuffer h = le(file.bytes());
+    assertEquals(2, h.getInt(368), "v0 blocks_allocated at file offset 368");
+    assertEquals(1, h.getInt(420 + 8), "v0 map right after the 348-byte header");
+    try (VdiImage img = TestSupport.open(file.bytes(), true)) {
+      assertArrayEquals(fill(5, 7), TestSupport.read(img, 2L * MB + 3, 5));
+      assertArrayEquals(VdiBytes.pattern(0, MB), TestSupport.read(img, 0, MB));
+      assertTrue(img.check(CheckMode.REPORT).isClean());
+    }
+  }
+
+  @Test
+  void newBlocksLeaveTheirExtraAreaZeroed() throws Exception {
+    for (int extra : new int[] {512, 8 << 20}) {
+      VdiBytes v = VdiBytes.dynamic(4L * MB, MB);
+      v.blockExtra = extra;
+      v.allocate(0, 0);
+      MemDevice file = new MemDevice(v.build());
+      try (VdiImage img = TestSupport.open(file, false)) {
+        TestSupport.write(img, 3L * MB + 100, fill(200, 9));
+      }
+      byte[] b = file.bytes();
+      long start = v.effectiveDataOffset() + (long) extra + MB;
+      assertEquals(start + extra + MB, b.length, "extra " + extra);
+      byte[] block = Arrays.copyOfRange(b, (int) start, (int) (start + extra + MB));
+      byte[] want = new byte[extra + MB];
+      Arrays.fill(want, extra + 100, extra + 300, (byte) 9);
+      assertArrayEquals(want, block, "extra " + extra);
+      try (VdiImage img = TestSupport.open(b, true)) {
+        assertArrayEquals(fill(200, 9), TestSupport.read(img, 3L * MB + 100, 200));
+        assertArrayEquals(VdiBytes.pattern(0, MB), TestSupport.read(img, 0, MB));
+        assertTrue(img.check(CheckMode.REPORT).isClean());
+      }
+    }
+  }
+
+  @Test
+  void fixedImagesKeepTheirBlocksWhenZeroed() throws Exception {
+    MemDevice file = TestSupport.create(Map.of("size", "4M", "static", "on"));
+    try (VdiImage img = TestSupport.open(file, false)) {
+      TestSupport.write(img, MB, fill(MB, 3));
+      img.discard(0, 4L * MB);
+      assertArrayEquals(new byte[4 * MB], TestSupport.read(img, 0, 4 * MB));
+      assertEquals(4, img.nextFreeBlock());
+    }
+    ByteBuffer h = le(file.bytes());
+    for (int i = 0; i < 4; i++) {
+      assertEquals(i, h.getInt(512 + 4 * i));
+    }
+    assertEquals(4096 + 4 * MB, file.size());
+  }
+
+  @Test
+  void theLargestQemuSizeCanBeCreated() throws Exception {
+    long max = 562949819203584L;
+    byte[][] header = new byte[1][];
+    long[] end = new long[1];
+    io.blockkit.api.BlockDevice sink = new io.blockkit.api.AbstractBlockDevice(MemDevice.DRIVER,
+        "sink", false, null) {
+      @Override
+      public long size() {
+        return end[0];
+      }
+
+      @Override
+      public java.util.Set<io.blockkit.api.Capability> capabilities() {
+        return java.util.EnumSet.of(io.blockkit.api.Capability.WRITE,
+            io.blockkit.api.Capability.GROW);
+      }
+
+      @Override
+      protected void doRead(long offset, ByteBuffer dst) {
+        throw new UnsupportedOperationException();
+      }
+
+      @Override
+      protected void doWrite(long offset, ByteBuffer src) {
+        if (offset == 0) {
+          header[0] = new byte[src.remaining()];
+          src.get(header[0]);
+        }
+        end[0] = Math.max(end[0], offset + src.remaining());
+        src.position(src.limit());
+      }
+    };
+    TestSupport.DRIVER.create(new io.blockkit.api.CreateRequest("max.vdi", sink,
+        io.blockkit.api.options.Options.of(Map.of("size", Long.toString(max)),
+            TestSupport.DRIVER.createOptions())));
+    ByteBuffer h = le(header[0]);
+    assertEquals(max, h.getLong(368));
+    assertEquals(0x1fffff80, h.getInt(384));
+    assertEquals(512 + 4L * 0x1fffff80, end[0]);
+    InvalidOptionException e = assertThrows(InvalidOptionException.class,
+        () -> TestSupport.create(Map.of("size", Long.toString(max + 1))));
+    assertTrue(e.getMessage().contains("562949819203584"), e.getMessage());
+  }
 }
