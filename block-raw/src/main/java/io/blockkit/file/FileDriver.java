@@ -67,20 +67,14 @@ public final class FileDriver implements BlockDriver {
     }
     OpenFiles.LockMode mode = !request.readOnly() ? OpenFiles.LockMode.EXCLUSIVE
         : request.forceShare() ? OpenFiles.LockMode.NONE : OpenFiles.LockMode.SHARED;
+    NativeFiles natives = NativeFiles.open(path, !request.readOnly());
     OpenFiles.Handle handle;
     try {
-      handle = OpenFiles.register(path, location, channel, mode);
+      handle = OpenFiles.register(path, location, channel, natives, mode);
     } catch (IOException e) {
       throw FileErrors.map(location, e);
     }
-    try {
-      NativeFiles natives = NativeFiles.open(path, !request.readOnly());
-      handle.closeLater(natives);
-      return new FileDevice(this, location, path, request.readOnly(), channel, handle, natives);
-    } catch (RuntimeException e) {
-      handle.release();
-      throw e;
-    }
+    return new FileDevice(this, location, path, request.readOnly(), channel, handle, natives);
   }
 
   /**
@@ -103,13 +97,14 @@ public final class FileDriver implements BlockDriver {
     } catch (IOException e) {
       throw FileErrors.map(location, e);
     }
+    NativeFiles natives = NativeFiles.open(path, true);
     OpenFiles.Handle handle;
     try {
-      handle = OpenFiles.register(path, location, channel, OpenFiles.LockMode.EXCLUSIVE);
+      handle = OpenFiles.register(path, location, channel, natives, OpenFiles.LockMode.EXCLUSIVE);
     } catch (IOException e) {
       throw FileErrors.map(location, e);
     }
-    try (NativeFiles natives = NativeFiles.open(path, true)) {
+    try {
       channel.truncate(0);
       if (full) {
         writeZeros(channel, size);

@@ -22,6 +22,11 @@ final class NativeFiles implements Closeable {
   private static final int SEEK_DATA = 3;
   private static final int SEEK_HOLE = 4;
   private static final int ENXIO = 6;
+  private static final int F_GETLK = 5;
+  private static final short F_WRLCK = 1;
+  private static final short F_UNLCK = 2;
+  /** struct flock: l_type, l_whence at 0 and 2, l_start and l_len at 8 and 16 (64-bit Linux). */
+  private static final int FLOCK_SIZE = 32;
   private static final int FALLOC_FL_KEEP_SIZE = 1;
   private static final int FALLOC_FL_PUNCH_HOLE = 2;
   /** struct stat on x86_64 and aarch64 (the layouts differ, but not at these two fields). */
@@ -48,6 +53,8 @@ final class NativeFiles implements Closeable {
     int fallocate(int fd, int mode, long offset, long len) throws LastErrorException;
 
     int ftruncate(int fd, long length) throws LastErrorException;
+
+    int fcntl(int fd, int cmd, byte[] flock) throws LastErrorException;
 
     int close(int fd) throws LastErrorException;
   }
@@ -158,6 +165,28 @@ final class NativeFiles implements Closeable {
     } catch (LinkageError | RuntimeException e) {
       statWorks = false;
       return -1;
+    }
+  }
+
+  /**
+   * Whether another process holds a lock on byte {@code pos} (one that would block a write
+   * lock), or null when that cannot be told. Locks of this process never count (F_GETLK).
+   */
+  Boolean lockedByAnotherProcess(long pos) {
+    if (libc == null) {
+      return null;
+    }
+    try {
+      byte[] flock = new byte[FLOCK_SIZE];
+      ByteBuffer b = ByteBuffer.wrap(flock).order(ByteOrder.nativeOrder());
+      b.putShort(0, F_WRLCK);
+      b.putShort(2, (short) 0);
+      b.putLong(8, pos);
+      b.putLong(16, 1);
+      libc.fcntl(fd, F_GETLK, flock);
+      return b.getShort(0) != F_UNLCK;
+    } catch (LinkageError | RuntimeException e) {
+      return null;
     }
   }
 

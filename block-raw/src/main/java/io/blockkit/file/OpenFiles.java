@@ -15,24 +15,42 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The process-wide table of files this JVM has open, keyed by device and inode.
+ * The process-wide table of files this JVM has open, keyed by device and inode, and the locks that
+ * keep other processes out.
  *
- * <p>Why it exists: POSIX record locks belong to the process, and closing <em>any</em> descriptor
- * of a file drops <em>all</em> the process's locks on it. The JDK's own lock table also refuses a
- * second lock on a file the JVM already locked, even a shared one. So the table counts shared and
- * exclusive holders itself, takes one OS lock for the whole JVM, and keeps every descriptor of a
- * file open until the last user of that file is gone.
+ * <p><b>Between processes</b> the locks follow QEMU's image-locking layout, so blockkit and
+ * qemu-img see each other: a shared (read) lock on byte {@code 100 + p} means "I use permission
+ * p", one on byte {@code 200 + p} means "nobody else may use p", with p = 0 consistent read,
+ * 1 write, 3 resize. A read-write open uses {read, write, resize} and denies {write, resize}; a
+ * read-only open uses {read} and denies {write, resize}; a force-share open takes no lock. An open
+ * fails when another process denies what it uses or uses what it denies.
+ *
+ * <p><b>Inside the JVM</b> POSIX record locks cannot tell two opens apart (they belong to the
+ * process), and closing <em>any</em> descriptor of a file drops <em>all</em> the process's locks
+ * on it. So the table counts exclusive and shared holders itself, takes the OS locks once for the
+ * whole JVM, and keeps every descriptor of a file open until its last user is gone.
  */
 final class OpenFiles {
   /** How an open wants to lock the file. */
   enum LockMode {
-    /** Read-write opens: nobody else may hold any lock. */
-    EXCLUSIVE,
+    /** Read-write opens: no other writer or reader. */
+    EXCLUSIVE(new int[] {0, 1, 3}, new int[] {1, 3}),
     /** Read-only opens: other readers are welcome, writers are not. */
-    SHARED,
+    SHARED(new int[] {0}, new int[] {1, 3}),
     /** Force-share opens: no lock at all. */
-    NONE
+    NONE(new int[0], new int[0]);
+
+    private final int[] uses;
+    private final int[] denies;
+
+    LockMode(int[] uses, int[] denies) {
+      this.uses = uses;
+      this.denies = denies;
+    }
   }
+
+  private static final int PERM_BASE = 100;
+  private static final int DENY_BASE = 200;
 
   private static final Map<Object, Entry> ENTRIES = new HashMap<>();
 
@@ -41,7 +59,7 @@ final class OpenFiles {
     int users;
     int sharedHolders;
     boolean exclusiveHeld;
-    FileLock osLock;
+    final List<FileLock> osLocks = new ArrayList<>();
     final List<Closeable> deferred = new ArrayList<>();
 
     Entry(Object key) {
@@ -60,13 +78,6 @@ final class OpenFiles {
       this.mode = mode;
     }
 
-    /** Closes {@code c} when the last user of the file has released, not before. */
-    void closeLater(Closeable c) {
-      synchronized (ENTRIES) {
-        entry.deferred.add(c);
-      }
-    }
-
     /** Drops this user's lock, and closes the file's descriptors if it was the last user. */
     void release() throws IOException {
       List<Closeable> toClose = List.of();
@@ -79,9 +90,9 @@ final class OpenFiles {
         try {
           if (mode == LockMode.EXCLUSIVE) {
             entry.exclusiveHeld = false;
-            releaseOsLock(entry);
+            releaseOsLocks(entry);
           } else if (mode == LockMode.SHARED && --entry.sharedHolders == 0) {
-            releaseOsLock(entry);
+            releaseOsLocks(entry);
           }
         } catch (IOException e) {
           failure = e;
@@ -111,36 +122,55 @@ final class OpenFiles {
 
   private OpenFiles() {}
 
-  private static void releaseOsLock(Entry e) throws IOException {
-    FileLock l = e.osLock;
-    e.osLock = null;
-    if (l != null && l.isValid()) {
-      l.release();
+  private static void releaseOsLocks(Entry e) throws IOException {
+    IOException failure = null;
+    for (FileLock l : e.osLocks) {
+      try {
+        if (l.isValid()) {
+          l.release();
+        }
+      } catch (IOException ex) {
+        failure = ex;
+      }
+    }
+    e.osLocks.clear();
+    if (failure != null) {
+      throw failure;
     }
   }
 
   /**
-   * Registers {@code channel}, just opened on {@code path}, and takes the lock {@code mode} asks
-   * for. The channel is closed when the last user of the file releases (or at once if the lock is
-   * refused and nobody else uses the file).
+   * Registers {@code channel} and {@code natives}, just opened on {@code path}, and takes the
+   * locks {@code mode} asks for. Both are closed when the last user of the file releases (or at
+   * once if the lock is refused and nobody else uses the file).
    *
-   * @throws ImageLockedException when another open (in this or another process) holds a
-   *     conflicting lock
+   * @throws ImageLockedException when another open, in this or another process, conflicts
    */
-  static Handle register(Path path, String location, FileChannel channel, LockMode mode)
-      throws IOException {
-    Object key = fileKey(path);
+  static Handle register(Path path, String location, FileChannel channel, NativeFiles natives,
+      LockMode mode) throws IOException {
+    Object key;
+    try {
+      key = fileKey(path);
+    } catch (IOException | RuntimeException e) {
+      closeQuietly(natives, e);
+      closeQuietly(channel, e);
+      throw e;
+    }
     synchronized (ENTRIES) {
       Entry entry = ENTRIES.computeIfAbsent(key, Entry::new);
       entry.users++;
       entry.deferred.add(channel);
+      entry.deferred.add(natives);
       try {
-        lock(entry, channel, mode, location);
+        lock(entry, channel, natives, mode, location);
       } catch (IOException | RuntimeException e) {
-        // the refused channel stays in the entry: closing it now would drop the holder's OS lock
+        // the refused descriptors stay in the entry: closing them now would drop others' locks
         if (--entry.users == 0) {
           ENTRIES.remove(key);
-          closeAll(entry.deferred, e);
+          for (Closeable c : entry.deferred) {
+            closeQuietly(c, e);
+          }
+          entry.deferred.clear();
         }
         throw e;
       }
@@ -148,26 +178,23 @@ final class OpenFiles {
     }
   }
 
-  private static void closeAll(List<Closeable> closeables, Throwable primary) {
-    for (Closeable c : closeables) {
-      try {
-        c.close();
-      } catch (IOException e) {
-        primary.addSuppressed(e);
-      }
+  private static void closeQuietly(Closeable c, Throwable primary) {
+    try {
+      c.close();
+    } catch (IOException e) {
+      primary.addSuppressed(e);
     }
-    closeables.clear();
   }
 
-  private static void lock(Entry e, FileChannel channel, LockMode mode, String location)
-      throws IOException {
+  private static void lock(Entry e, FileChannel channel, NativeFiles natives, LockMode mode,
+      String location) throws IOException {
     switch (mode) {
       case NONE -> { }
       case EXCLUSIVE -> {
         if (e.exclusiveHeld || e.sharedHolders > 0) {
           throw new ImageLockedException(location);
         }
-        e.osLock = tryLock(channel, false, location);
+        lockAgainstOtherProcesses(e, channel, natives, mode, location);
         e.exclusiveHeld = true;
       }
       case SHARED -> {
@@ -175,7 +202,7 @@ final class OpenFiles {
           throw new ImageLockedException(location);
         }
         if (e.sharedHolders == 0) {
-          e.osLock = tryLock(channel, true, location);
+          lockAgainstOtherProcesses(e, channel, natives, mode, location);
         }
         e.sharedHolders++;
       }
@@ -183,11 +210,62 @@ final class OpenFiles {
     }
   }
 
-  private static FileLock tryLock(FileChannel channel, boolean shared, String location)
+  /** Called only while this JVM holds no lock on the file, so every lock seen is another's. */
+  private static void lockAgainstOtherProcesses(Entry e, FileChannel channel, NativeFiles natives,
+      LockMode mode, String location) throws IOException {
+    for (int p : mode.uses) {
+      if (lockedByOthers(channel, natives, DENY_BASE + p)) {
+        throw new ImageLockedException(location);
+      }
+    }
+    for (int p : mode.denies) {
+      if (lockedByOthers(channel, natives, PERM_BASE + p)) {
+        throw new ImageLockedException(location);
+      }
+    }
+    try {
+      for (int p : mode.uses) {
+        e.osLocks.add(sharedLock(channel, PERM_BASE + p, location));
+      }
+      for (int p : mode.denies) {
+        e.osLocks.add(sharedLock(channel, DENY_BASE + p, location));
+      }
+    } catch (IOException | RuntimeException ex) {
+      try {
+        releaseOsLocks(e);
+      } catch (IOException suppressed) {
+        ex.addSuppressed(suppressed);
+      }
+      throw ex;
+    }
+  }
+
+  private static boolean lockedByOthers(FileChannel channel, NativeFiles natives, long pos)
+      throws IOException {
+    Boolean answer = natives.lockedByAnotherProcess(pos);
+    if (answer != null) {
+      return answer;
+    }
+    try {
+      // without F_GETLK: try a write lock on the byte (needs a writable channel) and let it go
+      FileLock probe = channel.tryLock(pos, 1, false);
+      if (probe == null) {
+        return true;
+      }
+      probe.release();
+      return false;
+    } catch (java.nio.channels.NonWritableChannelException e) {
+      return false; // a read-only open without native support cannot test; it still locks
+    } catch (OverlappingFileLockException e) {
+      return true;
+    }
+  }
+
+  private static FileLock sharedLock(FileChannel channel, long pos, String location)
       throws IOException {
     FileLock l;
     try {
-      l = channel.tryLock(0, Long.MAX_VALUE, shared);
+      l = channel.tryLock(pos, 1, true);
     } catch (OverlappingFileLockException e) {
       throw new ImageLockedException(location);
     }

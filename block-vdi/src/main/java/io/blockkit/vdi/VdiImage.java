@@ -346,18 +346,24 @@ final class VdiImage extends AbstractBlockDevice {
     }
   }
 
-  /** Writes the changed map sectors (one write), then the header (at most once). */
+  /**
+   * Writes the header (at most once), then the changed map sectors (one write). The header goes
+   * first so that a crash in between leaves a blocks_allocated that covers the new blocks while the
+   * map does not refer to them yet: a leak, which even readers that trust blocks_allocated (QEMU,
+   * VirtualBox) handle safely. The other order would leave a count below the map, and those
+   * readers would hand out a block the map still uses.
+   */
   private void commit(Changes changes) throws IOException {
     if (changes.last < 0 && !changes.header) {
       return;
     }
     metadataLock.lock();
     try {
-      if (changes.last >= 0) {
-        map.writeRange(changes.first, changes.last);
-      }
       if (changes.header) {
         writeHeader();
+      }
+      if (changes.last >= 0) {
+        map.writeRange(changes.first, changes.last);
       }
     } finally {
       metadataLock.unlock();

@@ -59,9 +59,13 @@
  *       zero-filled to a whole block written in one request. On a writable open the next free index
  *       is the largest of blocks_allocated, the highest map entry + 1 and the blocks the file length
  *       covers, so a stale header never leads to reuse of a referenced block.
- *   <li>Order per request: data, then one write of the changed map sectors, then at most one header
- *       write. No flush is added: {@link io.blockkit.api.BlockDevice#flush()} flushes the file, and a
- *       crash before it at worst leaks a block.
+ *   <li>Order per request: data, then at most one header write, then one write of the changed map
+ *       sectors. The header goes before the map so that a crash between them leaves blocks_allocated
+ *       covering blocks the map does not use yet (a leak, safe even for QEMU and VirtualBox, which
+ *       allocate at blocks_allocated); the map-then-header order would leave a count below the map,
+ *       which those tools would overwrite. No flush is added: {@link
+ *       io.blockkit.api.BlockDevice#flush()} flushes the file, and a crash before it at worst leaks
+ *       blocks.
  *   <li>Zeros cost nothing: all-zero data for an unallocated block allocates nothing; writeZeroes and
  *       discard make whole blocks ZERO (0xfffffffe) and write zeros in place into the covered part
  *       of allocated blocks only. An allocated block that becomes ZERO is filled by moving the last

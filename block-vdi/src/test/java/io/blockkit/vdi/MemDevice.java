@@ -46,6 +46,27 @@ final class MemDevice extends AbstractBlockDevice {
   final AtomicInteger writes = new AtomicInteger();
   final AtomicInteger flushes = new AtomicInteger();
   private final boolean resizable;
+  /** When non-null, every change is appended here, so tests can replay any prefix (a crash). */
+  volatile java.util.List<Change> log;
+
+  /** One change to the bytes: a write, zeroing or a truncation. */
+  record Change(String kind, long offset, byte[] data, long length) {
+    byte[] applyTo(byte[] image) {
+      byte[] out = image;
+      switch (kind) {
+        case "write" -> {
+          out = Arrays.copyOf(image, (int) Math.max(image.length, offset + data.length));
+          System.arraycopy(data, 0, out, (int) offset, data.length);
+        }
+        case "zero" -> {
+          out = Arrays.copyOf(image, (int) Math.max(image.length, offset + length));
+          Arrays.fill(out, (int) offset, (int) (offset + length), (byte) 0);
+        }
+        default -> out = Arrays.copyOf(image, (int) length);
+      }
+      return out;
+    }
+  }
 
   MemDevice(byte[] initial) {
     this(initial, false, true);
@@ -89,6 +110,10 @@ final class MemDevice extends AbstractBlockDevice {
     int n = src.remaining();
     ensure(offset + n);
     src.get(data, (int) offset, n);
+    if (log != null) {
+      log.add(new Change("write", offset, Arrays.copyOfRange(data, (int) offset,
+          (int) offset + n), n));
+    }
   }
 
   @Override
@@ -96,6 +121,9 @@ final class MemDevice extends AbstractBlockDevice {
     writes.incrementAndGet();
     ensure(offset + len);
     Arrays.fill(data, (int) offset, (int) (offset + len), (byte) 0);
+    if (log != null) {
+      log.add(new Change("zero", offset, null, len));
+    }
   }
 
   @Override
@@ -110,6 +138,9 @@ final class MemDevice extends AbstractBlockDevice {
     }
     length = newSize;
     ensure(newSize);
+    if (log != null) {
+      log.add(new Change("truncate", 0, null, newSize));
+    }
   }
 
   @Override

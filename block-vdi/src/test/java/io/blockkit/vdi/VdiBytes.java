@@ -57,7 +57,7 @@ final class VdiBytes {
     if (dataOffset >= 0) {
       return dataOffset;
     }
-    return (mapOffset + 4L * blocks + 511) & -512L;
+    return (mapOffset + 4L * map.length + 511) & -512L;
   }
 
   /** The expected content of a physical block in tests: byte k = (p * 31 + k * 7 + 1). */
@@ -72,9 +72,10 @@ final class VdiBytes {
   byte[] build() {
     boolean v0 = version >>> 16 == 0;
     long mapOff = v0 ? 420 : mapOffset;
-    long dataOff = v0 ? 420 + 4L * blocks : effectiveDataOffset();
+    long dataOff = v0 ? 420 + 4L * map.length : effectiveDataOffset();
     long total = (long) blockExtra + blockSize;
-    long end = Math.max(mapOff + 4L * (map == null ? 0 : map.length), dataOff + physicalBlocks * total);
+    long end = Math.max(mapOff + 4L * (map == null ? 0 : map.length),
+        physicalBlocks == 0 ? 0 : dataOff + physicalBlocks * total);
     end = Math.max(end, 512);
     ByteBuffer b = ByteBuffer.allocate((int) end).order(ByteOrder.LITTLE_ENDIAN);
     byte[] text = "<<< test VirtualBox Disk Image >>>\n".getBytes();

@@ -1,0 +1,192 @@
+package io.blockkit.vdi;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.blockkit.api.CheckMode;
+import io.blockkit.api.Extent;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+/** Reading hand-made images: every header version, block size, extra area and marker. */
+class VdiReadTest {
+
+  /** What the image must read as, block by block, from a builder's map. */
+  private static byte[] expected(VdiBytes v) {
+    byte[] out = new byte[(int) ((v.diskSize + 511) & -512L)];
+    for (int b = 0; b < v.map.length; b++) {
+      if (Integer.compareUnsigned(v.map[b], 0xfffffffe) < 0) {
+        byte[] data = VdiBytes.pattern(v.map[b], v.blockSize);
+        int start = b * v.blockSize;
+        int n = Math.min(v.blockSize, out.length - start);
+        if (n > 0) {
+          System.arraycopy(data, 0, out, start, n);
+        }
+      }
+    }
+    return out;
+  }
+
+  private static void assertReadsAsExpected(VdiBytes v) throws Exception {
+    byte[] want = expected(v);
+    try (VdiImage img = TestSupport.open(v.build(), true)) {
+      assertEquals(want.length, img.size());
+      assertArrayEquals(want, TestSupport.read(img, 0, want.length));
+      // Unaligned reads across block boundaries.
+      int bs = v.blockSize;
+      for (long off : new long[] {1, bs - 3, bs + 17, 2L * bs - 1}) {
+        int n = (int) Math.min(bs + 5, want.length - off);
+        if (n > 0) {
+          assertArrayEquals(Arrays.copyOfRange(want, (int) off, (int) off + n),
+              TestSupport.read(img, off, n), "offset " + off);
+        }
+      }
+      assertTrue(img.check(CheckMode.REPORT).isClean(), img.check(CheckMode.REPORT).messages()
+          .toString());
+    }
+  }
+
+  @ParameterizedTest(name = "block size {0}")
+  @ValueSource(ints = {512, 4096, 128 << 10, 512 << 10, 1 << 20, 2 << 20})
+  void everyPowerOfTwoBlockSize(int blockSize) throws Exception {
+    VdiBytes v = VdiBytes.dynamic(4L * blockSize, blockSize);
+    v.allocate(0, 1).allocate(2, 0).allocate(3, 2);
+    assertReadsAsExpected(v);
+  }
+
+  @ParameterizedTest(name = "block extra {0}")
+  @ValueSource(ints = {512, 4096, 1 << 20})
+  void blockExtraIsSkippedInEveryBlock(int extra) throws Exception {
+    VdiBytes v = VdiBytes.dynamic(4L << 20, 1 << 20);
+    v.blockExtra = extra;
+    v.allocate(0, 0).allocate(1, 1).allocate(3, 2);
+    assertReadsAsExpected(v);
+    try (VdiImage img = TestSupport.open(v.build(), true)) {
+      // With an extra area, consecutive physical blocks are not contiguous: one extent each.
+      Extent x = img.blockStatus(0, img.size());
+      assertEquals(1 << 20, x.length());
+      assertEquals(v.effectiveDataOffset() + extra, x.hostOffset());
+    }
+  }
+
+  @Test
+  void version0HeaderWithImpliedOffsets() throws Exception {
+    VdiBytes v = VdiBytes.dynamic(3L << 20, 1 << 20);
+    v.version = 0x00000002;
+    v.allocate(0, 1).allocate(2, 0);
+    assertReadsAsExpected(v);
+    try (VdiImage img = TestSupport.open(v.build(), true)) {
+      Map<String, Object> f = img.info().formatSpecific();
+      assertEquals("0.2", f.get("version"));
+      assertEquals(420L, f.get("block-map-offset"));
+      assertEquals(432L, f.get("data-offset"));
+      assertEquals(v.create.toString(), f.get("image-uuid"));
+    }
+  }
+
+  @Test
+  void header384HasNoGeometry() throws Exception {
+    VdiBytes v = VdiBytes.dynamic(2L << 20, 1 << 20);
+    v.headerSize = 384;
+    v.mapOffset = 512;
+    v.allocate(1, 0);
+    assertReadsAsExpected(v);
+    try (VdiImage img = TestSupport.open(v.build(), true)) {
+      assertFalse(img.info().formatSpecific().containsKey("lchs"));
+      assertEquals(384L, img.info().formatSpecific().get("header-size"));
+    }
+  }
+
+  @Test
+  void zeroEntriesReadZerosAndAreNeverIndexes() throws Exception {
+    VdiBytes v = VdiBytes.dynamic(4L << 20, 1 << 20);
+    v.allocate(0, 0).allocate(3, 1);
+    v.map[1] = 0xfffffffe;
+    v.map[2] = 0xfffffffe;
+    assertReadsAsExpected(v);
+    try (VdiImage img = TestSupport.open(v.build(), true)) {
+      Extent zero = img.blockStatus(1 << 20, 3L << 20);
+      assertTrue(zero.zero());
+      assertFalse(zero.data());
+      assertEquals(2L << 20, zero.length());
+      Extent data = img.blockStatus(3L << 20, 1L << 20);
+      assertTrue(data.data());
+      assertEquals(v.effectiveDataOffset() + (1L << 20), data.hostOffset());
+      assertEquals(img.child().orElseThrow(), data.host());
+    }
+  }
+
+  @Test
+  void oddDiskSizeKeepsEveryByteVisible() throws Exception {
+    VdiBytes v = VdiBytes.dynamic(1474560 + 100, 1 << 20);
+    v.allocate(0, 0).allocate(1, 1);
+    assertReadsAsExpected(v);
+    try (VdiImage img = TestSupport.open(v.build(), true)) {
+      assertEquals(1474560 + 512, img.size());
+      assertEquals(1474660L, img.info().formatSpecific().get("disk-size"));
+    }
+  }
+
+  @Test
+  void contiguousBlocksAreOneChildReadAndOneExtent() throws Exception {
+    VdiBytes v = VdiBytes.dynamic(6L << 20, 1 << 20);
+    v.allocate(0, 0).allocate(1, 1).allocate(2, 2).allocate(3, 4).allocate(4, 3);
+    MemDevice file = new MemDevice(v.build());
+    try (VdiImage img = TestSupport.open(file, true)) {
+      TestSupport.read(img, 0, 1 << 20); // loads the map page
+      file.resetCounters();
+      TestSupport.read(img, 100, (3 << 20) - 200);
+      assertEquals(1, file.reads.get());
+      file.resetCounters();
+      TestSupport.read(img, (2 << 20) + 5, 1 << 20);
+      assertEquals(2, file.reads.get(), "physical 2 and 4 are not adjacent");
+      file.resetCounters();
+      TestSupport.read(img, (2 << 20) + 5, 2 << 20);
+      assertEquals(3, file.reads.get(), "physical 2, 4, 3: descending is not contiguous");
+      Extent x = img.blockStatus(0, img.size());
+      assertEquals(3L << 20, x.length());
+      assertEquals(v.effectiveDataOffset(), x.hostOffset());
+      Extent y = img.blockStatus(x.end(), img.size() - x.end());
+      assertEquals(1L << 20, y.length());
+      Extent z = img.blockStatus(5L << 20, 1L << 20);
+      assertTrue(z.zero());
+    }
+  }
+
+  @Test
+  void selfContainedDifferencingImageOpens() throws Exception {
+    VdiBytes v = VdiBytes.dynamic(2L << 20, 1 << 20);
+    v.type = 4;
+    v.linkage = UUID.fromString("11111111-2222-3333-4444-555555555555");
+    v.allocate(0, 0);
+    v.map[1] = 0xfffffffe;
+    assertReadsAsExpected(v);
+    try (VdiImage img = TestSupport.open(v.build(), true)) {
+      assertEquals("differencing", img.info().formatSpecific().get("type"));
+      assertEquals("11111111-2222-3333-4444-555555555555",
+          img.info().formatSpecific().get("parent-uuid"));
+    }
+  }
+
+  @Test
+  void readOnlyOpenReadsOnlyWhatItNeedsAndWritesNothing() throws Exception {
+    VdiBytes v = VdiBytes.dynamic(40000L << 20, 1 << 20);
+    v.allocate(0, 0);
+    byte[] bytes = v.build();
+    MemDevice file = new MemDevice(bytes);
+    try (VdiImage img = TestSupport.open(file, true)) {
+      TestSupport.read(img, 0, 4096);
+      img.info();
+      img.check(CheckMode.REPORT);
+      img.flush();
+    }
+    assertEquals(0, file.writes.get());
+    assertArrayEquals(bytes, file.bytes());
+  }
+}

@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""Runs blockkit and qemu-img alternately on the same files and prints ratio tables.
+
+Every workload of docs/PERFORMANCE.md: builds its inputs with qemu-img/qemu-io (a neutral
+producer), then for each of --runs rounds runs qemu-img and blockkit back to back (alternating
+which goes first) and reports blockkit time / qemu-img time as median, min and max.
+
+Usage: scripts/bench-vs-qemu.py [--runs 5] [--dir /dev/shm/blockkit-bench] [--quick]
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MIB = 1 << 20
+GIB = 1 << 30
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, **kw)
+
+
+def timed(cmd):
+    """Wall time of one command, plus its output and peak RSS (KiB) via /usr/bin/time."""
+    t = ["/usr/bin/time", "-f", "%M"] if os.path.exists("/usr/bin/time") else []
+    start = time.perf_counter()
+    p = subprocess.run(t + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - start
+    if p.returncode != 0:
+        raise RuntimeError("failed (%d): %s\n%s" % (p.returncode, " ".join(cmd), p.stderr[-2000:]))
+    rss = None
+    if t:
+        last = p.stderr.strip().splitlines()[-1:]
+        if last and last[0].isdigit():
+            rss = int(last[0])
+    return wall, p.stdout, rss
+
+
+def run_completed(out):
+    m = re.search(r"Run completed in ([0-9.]+) seconds", out)
+    return float(m.group(1)) if m else None
+
+
+def allocated_bytes(path):
+    return os.stat(path).st_blocks * 512
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.dir = args.dir
+        self.bk = [os.path.join(ROOT, "blockkit")]
+        self.rows = []
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def build_inputs(self):
+        os.makedirs(self.dir, exist_ok=True)
+        full = self.args.full_size
+        if not os.path.exists(self.path("full.raw")):
+            print("building inputs in %s ..." % self.dir, file=sys.stderr)
+            with open(self.path("full.raw"), "wb") as f:
+                chunk = os.urandom(4 * MIB)
+                for i in range(full // (4 * MIB)):
+                    f.write(chunk[i % 7:] + chunk[:i % 7])
+            sh(["qemu-img", "convert", "-f", "raw", "-O", "vdi", self.path("full.raw"),
+                self.path("full.vdi")])
+            sh(["qemu-img", "create", "-f", "vdi", self.path("sparse.vdi"), "100G"])
+            sh(["truncate", "-s", "100G", self.path("sparse.raw")])
+            for i, off in enumerate([0, 7 * GIB, 33 * GIB + 12345 * 512, 64 * GIB, 99 * GIB]):
+                cmd = "write -P %d %d 1M" % (0x11 * (i + 1), off)
+                sh(["qemu-io", "-f", "vdi", "-c", cmd, self.path("sparse.vdi")])
+                sh(["qemu-io", "-f", "raw", "-c", cmd, self.path("sparse.raw")])
+            sh(["qemu-img", "create", "-f", "vdi", self.path("blocks100k.vdi"), "100000M"])
+        # warm the tool (builds the jar and the class-data archive on first use)
+        sh(self.bk + ["info", self.path("full.vdi")])
+
+    def pair(self, name, qemu_cmd, bk_cmd, prepare=None, inner=False, check=None):
+        ratios, inner_ratios, q_times, b_times, q_rss, b_rss = [], [], [], [], [], []
+        for r in range(self.args.runs):
+            order = [("q", qemu_cmd), ("b", bk_cmd)]
+            if r % 2:
+                order.reverse()
+            res = {}
+            for who, cmd in order:
+                if prepare:
+                    prepare()
+                res[who] = timed(cmd)
+                if check:
+                    check(who)
+            q, b = res["q"], res["b"]
+            q_times.append(q[0])
+            b_times.append(b[0])
+            ratios.append(b[0] / q[0])
+            if q[2]:
+                q_rss.append(q[2])
+            if b[2]:
+                b_rss.append(b[2])
+            if inner:
+                qi, bi = run_completed(q[1]), run_completed(b[1])
+                if qi and bi:
+                    inner_ratios.append(bi / qi)
+        row = {
+            "workload": name,
+            "qemu_s": statistics.median(q_times),
+            "blockkit_s": statistics.median(b_times),
+            "ratio": statistics.median(ratios), "min": min(ratios), "max": max(ratios),
+            "qemu_rss_mib": max(q_rss) / 1024 if q_rss else None,
+            "blockkit_rss_mib": max(b_rss) / 1024 if b_rss else None,
+        }
+        if inner_ratios:
+            row["inner_ratio"] = statistics.median(inner_ratios)
+            row["inner_min"] = min(inner_ratios)
+            row["inner_max"] = max(inner_ratios)
+        self.rows.append(row)
+        print(json.dumps(row), file=sys.stderr)
+
+    def rm(self, *names):
+        def f():
+            for n in names:
+                if os.path.exists(self.path(n)):
+                    os.remove(self.path(n))
+        return f
+
+    def run(self):
+        p = self.path
+        bk = self.bk
+        self.pair("convert 2 GiB full VDI -> raw",
+                  ["qemu-img", "convert", "-f", "vdi", "-O", "raw", p("full.vdi"), p("o.raw")],
+                  bk + ["convert", "-f", "vdi", "-O", "raw", p("full.vdi"), p("o.raw")],
+                  prepare=self.rm("o.raw"))
+        self.pair("convert 2 GiB raw -> VDI",
+                  ["qemu-img", "convert", "-f", "raw", "-O", "vdi", p("full.raw"), p("o.vdi")],
+                  bk + ["convert", "-f", "raw", "-O", "vdi", p("full.raw"), p("o.vdi")],
+                  prepare=self.rm("o.vdi"))
+        sparse_sizes = {}
+
+        def record(name):
+            def f(who):
+                sparse_sizes.setdefault(name, {})[who] = allocated_bytes(p(name))
+            return f
+        self.pair("convert 100 GiB sparse VDI (5 MiB data) -> raw",
+                  ["qemu-img", "convert", "-f", "vdi", "-O", "raw", p("sparse.vdi"), p("s.raw")],
+                  bk + ["convert", "-f", "vdi", "-O", "raw", p("sparse.vdi"), p("s.raw")],
+                  prepare=self.rm("s.raw"), check=record("s.raw"))
+        self.pair("convert 100 GiB sparse raw (5 MiB data) -> VDI",
+                  ["qemu-img", "convert", "-f", "raw", "-O", "vdi", p("sparse.raw"), p("s.vdi")],
+                  bk + ["convert", "-f", "raw", "-O", "vdi", p("sparse.raw"), p("s.vdi")],
+                  prepare=self.rm("s.vdi"), check=record("s.vdi"))
+        n = str(self.args.requests)
+        for depth in ("1", "16"):
+            self.pair("bench read 4 KiB x %s, depth %s" % (n, depth),
+                      ["qemu-img", "bench", "-f", "vdi", "-c", n, "-d", depth, "-s", "4k",
+                       p("full.vdi")],
+                      bk + ["bench", "-f", "vdi", "-c", n, "-d", depth, "-s", "4k", p("full.vdi")],
+                      inner=True)
+
+        def fresh():
+            self.rm("w.vdi")()
+            sh(["qemu-img", "create", "-f", "vdi", p("w.vdi"), "8G"])
+        self.pair("bench write 4 KiB x %s sequential, allocating" % n,
+                  ["qemu-img", "bench", "-w", "-f", "vdi", "-c", n, "-d", "1", "-s", "4k",
+                   p("w.vdi")],
+                  bk + ["bench", "-w", "-f", "vdi", "-c", n, "-d", "1", "-s", "4k", p("w.vdi")],
+                  prepare=fresh, inner=True)
+        for img in ("blocks100k.vdi", "sparse.vdi"):
+            self.pair("info %s" % img, ["qemu-img", "info", p(img)], bk + ["info", p(img)])
+            self.pair("check %s" % img, ["qemu-img", "check", p(img)], bk + ["check", p(img)])
+        self.sparse_sizes = sparse_sizes
+
+    def report(self):
+        print("| workload | qemu-img median (s) | blockkit median (s) | ratio median | min | max |"
+              " peak RSS qemu-img / blockkit (MiB) |")
+        print("|---|---|---|---|---|---|---|")
+        for r in self.rows:
+            rss = ""
+            if r["qemu_rss_mib"] and r["blockkit_rss_mib"]:
+                rss = "%.0f / %.0f" % (r["qemu_rss_mib"], r["blockkit_rss_mib"])
+            print("| %s | %.3f | %.3f | **%.2f** | %.2f | %.2f | %s |" % (
+                r["workload"], r["qemu_s"], r["blockkit_s"], r["ratio"], r["min"], r["max"], rss))
+            if "inner_ratio" in r:
+                print("| %s (in-tool 'Run completed' time) | | | **%.2f** | %.2f | %.2f | |" % (
+                    r["workload"], r["inner_ratio"], r["inner_min"], r["inner_max"]))
+        print()
+        for name, d in getattr(self, "sparse_sizes", {}).items():
+            print("- allocated bytes of %s: qemu-img %s, blockkit %s" % (
+                name, d.get("q"), d.get("b")))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--dir", default="/dev/shm/blockkit-bench")
+    ap.add_argument("--quick", action="store_true", help="256 MiB full image, 20000 requests")
+    ap.add_argument("--keep", action="store_true", help="keep the inputs for the next run")
+    args = ap.parse_args()
+    args.full_size = 256 * MIB if args.quick else 2 * GIB
+    args.requests = 20000 if args.quick else 200000
+    for tool in ("qemu-img", "qemu-io"):
+        if not shutil.which(tool):
+            sys.exit("%s is missing: apt-get install qemu-utils" % tool)
+    b = Bench(args)
+    try:
+        b.build_inputs()
+        b.run()
+        b.report()
+    finally:
+        if not args.keep:
+            shutil.rmtree(args.dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
