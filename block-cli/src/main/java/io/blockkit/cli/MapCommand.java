@@ -63,11 +63,12 @@ final class MapCommand extends BaseCommand {
       } else {
         env.out.printf("%-16s%-16s%-16s%s%n", "Offset", "Length", "Mapped to", "File");
       }
+      boolean recurse = asksHost(dev);
       Run cur = null;
       boolean first = true;
       long pos = start;
       while (pos < end) {
-        Run next = status(dev, file, pos, end - pos);
+        Run next = status(dev, file, pos, end - pos, recurse);
         pos += next.length;
         if (cur != null && cur.mergeable(next)) {
           cur = cur.plus(next);
@@ -89,10 +90,23 @@ final class MapCommand extends BaseCommand {
   }
 
   /**
-   * The status at {@code pos}, like qemu's block status with recursion into the layer holding the
-   * data: data stored in a hole of the host file reads as zeros, so it is reported as zero.
+   * Whether qemu would ask the host file about data runs (its BDRV_BLOCK_RECURSE): only for
+   * preallocated images, whose metadata calls every block data although most of it may be holes
+   * in the file. The SPI has no such flag, so the format-specific {@code type} tells (VDI's
+   * {@code fixed}/{@code static}).
    */
-  static Run status(BlockDevice dev, String file, long pos, long len) throws IOException {
+  static boolean asksHost(BlockDevice dev) throws IOException {
+    Object type = dev.info().formatSpecific().get("type");
+    return type != null && java.util.Set.of("fixed", "static", "preallocated")
+        .contains(type.toString().toLowerCase(java.util.Locale.ROOT));
+  }
+
+  /**
+   * The status at {@code pos}. With {@code recurse}, data stored in a hole of the host file is
+   * reported as zero too (it reads as zeros), as qemu does for preallocated images.
+   */
+  static Run status(BlockDevice dev, String file, long pos, long len, boolean recurse)
+      throws IOException {
     Extent e = dev.blockStatus(pos, len);
     long length = e.length();
     boolean zero = e.zero();
@@ -102,7 +116,7 @@ final class MapCommand extends BaseCommand {
       offset = e.offset(); // a protocol node's data lives at the same offset in itself
       host = dev;
     }
-    if (e.data() && !zero && offset >= 0 && host != null && host != dev) {
+    if (recurse && e.data() && !zero && offset >= 0 && host != null && host != dev) {
       long hostSize = host.size();
       if (offset >= hostSize) {
         zero = true;

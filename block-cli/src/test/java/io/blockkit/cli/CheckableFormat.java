@@ -11,6 +11,7 @@ import io.blockkit.api.DriverKind;
 import io.blockkit.api.OpenRequest;
 import io.blockkit.api.ProbeInput;
 import io.blockkit.api.error.CorruptImageException;
+import io.blockkit.api.error.DataUnavailableException;
 import io.blockkit.api.options.OptionSpec;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -23,7 +24,9 @@ import java.util.Set;
 /**
  * A test-only format whose header states how many corruptions, leaks and check errors its check
  * finds, so the CLI's check exit codes and repair path can be driven exactly. Layout: magic
- * "CLITEST1", then little-endian longs corruptions, leaks, check errors; data from byte 512.
+ * "CLITEST1", then little-endian longs corruptions, leaks, check errors, then an unreadable range
+ * (offset, length; reads touching it fail) and whether it fails with a plain IOException instead
+ * of a DataUnavailableException; data from byte 512.
  */
 public final class CheckableFormat implements BlockDriver {
   static final byte[] MAGIC = "CLITEST1".getBytes(StandardCharsets.US_ASCII);
@@ -62,14 +65,19 @@ public final class CheckableFormat implements BlockDriver {
     return List.of(OptionSpec.size("size", null, "Virtual disk size"),
         OptionSpec.integer("corruptions", "0", "corruptions check will report"),
         OptionSpec.integer("leaks", "0", "leaks check will report"),
-        OptionSpec.integer("check-errors", "0", "internal errors check will report"));
+        OptionSpec.integer("check-errors", "0", "internal errors check will report"),
+        OptionSpec.size("bad-offset", "0", "start of the unreadable range"),
+        OptionSpec.size("bad-length", "0", "length of the unreadable range"),
+        OptionSpec.bool("bad-plain", false, "fail with a plain IOException"));
   }
 
   @Override
   public void create(CreateRequest r) throws IOException {
     ByteBuffer h = ByteBuffer.allocate(HEADER).order(ByteOrder.LITTLE_ENDIAN);
     h.put(MAGIC).putLong(r.options().integer("corruptions")).putLong(r.options().integer("leaks"))
-        .putLong(r.options().integer("check-errors")).clear();
+        .putLong(r.options().integer("check-errors")).putLong(r.options().size("bad-offset"))
+        .putLong(r.options().size("bad-length")).putLong(r.options().bool("bad-plain") ? 1 : 0)
+        .clear();
     r.child().write(0, h);
     r.child().truncate(HEADER + r.options().size("size"));
   }
@@ -80,12 +88,21 @@ public final class CheckableFormat implements BlockDriver {
       throw new CorruptImageException(r.location(), "header", 0, r.child().size() + " bytes",
           "at least " + HEADER);
     }
-    return new Device(this, r);
+    ByteBuffer h = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
+    r.child().read(0, h);
+    return new Device(this, r, h.getLong(32), h.getLong(40), h.getLong(48) != 0);
   }
 
   private static final class Device extends AbstractBlockDevice {
-    Device(BlockDriver d, OpenRequest r) {
+    private final long badOffset;
+    private final long badLength;
+    private final boolean badPlain;
+
+    Device(BlockDriver d, OpenRequest r, long badOffset, long badLength, boolean badPlain) {
       super(d, r.location(), r.readOnly(), r.child());
+      this.badOffset = badOffset;
+      this.badLength = badLength;
+      this.badPlain = badPlain;
     }
 
     @Override
@@ -104,6 +121,13 @@ public final class CheckableFormat implements BlockDriver {
 
     @Override
     protected void doRead(long offset, ByteBuffer dst) throws IOException {
+      if (badLength > 0 && offset < badOffset + badLength && badOffset < offset + dst.remaining()) {
+        if (badPlain) {
+          throw new IOException("Input/output error reading " + location());
+        }
+        throw new DataUnavailableException("Cannot read bytes " + badOffset + ".."
+            + (badOffset + badLength) + " of '" + location() + "'", badOffset, badLength);
+      }
       childDevice().read(HEADER + offset, dst);
     }
 

@@ -114,6 +114,7 @@ class ErrorPathTest {
     BlockRegistry reg = BlockRegistry.load();
     try (BlockDevice held = reg.open(f.toString(),
         OpenParams.defaults().withFormat("raw").withWarnings(w -> { }))) {
+      assertEquals(1 << 20, held.size());
       String line = Cli.run("info", f.toString()).assertOneLineError(1);
       assertTrue(line.contains("locked"), line);
       assertEquals(0, Cli.run("info", "-U", f.toString()).code(), "-U reads a locked image");

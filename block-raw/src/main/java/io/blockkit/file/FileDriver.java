@@ -30,6 +30,22 @@ public final class FileDriver implements BlockDriver {
   static final String PREALLOCATION = "preallocation";
   private static final int ZERO_CHUNK = 1 << 20;
 
+  private final boolean useNative;
+
+  /** The driver ServiceLoader creates: uses Linux system calls where they work. */
+  public FileDriver() {
+    this(true);
+  }
+
+  /** With {@code useNative} false, only portable JDK calls (tests of the fallbacks). */
+  FileDriver(boolean useNative) {
+    this.useNative = useNative;
+  }
+
+  private NativeFiles natives(Path path, boolean writable) {
+    return useNative ? NativeFiles.open(path, writable) : NativeFiles.unavailable();
+  }
+
   @Override
   public String name() {
     return NAME;
@@ -67,7 +83,7 @@ public final class FileDriver implements BlockDriver {
     }
     OpenFiles.LockMode mode = !request.readOnly() ? OpenFiles.LockMode.EXCLUSIVE
         : request.forceShare() ? OpenFiles.LockMode.NONE : OpenFiles.LockMode.SHARED;
-    NativeFiles natives = NativeFiles.open(path, !request.readOnly());
+    NativeFiles natives = natives(path, !request.readOnly());
     OpenFiles.Handle handle;
     try {
       handle = OpenFiles.register(path, location, channel, natives, mode);
@@ -97,7 +113,7 @@ public final class FileDriver implements BlockDriver {
     } catch (IOException e) {
       throw FileErrors.map(location, e);
     }
-    NativeFiles natives = NativeFiles.open(path, true);
+    NativeFiles natives = natives(path, true);
     OpenFiles.Handle handle;
     try {
       handle = OpenFiles.register(path, location, channel, natives, OpenFiles.LockMode.EXCLUSIVE);

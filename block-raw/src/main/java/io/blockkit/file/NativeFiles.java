@@ -86,6 +86,11 @@ final class NativeFiles implements Closeable {
     this.fd = fd;
   }
 
+  /** A handle that answers "unsupported" to everything: the portable fallbacks. */
+  static NativeFiles unavailable() {
+    return new NativeFiles(null, -1);
+  }
+
   /** Opens a descriptor for {@code path}, or returns a handle that answers "unsupported". */
   static NativeFiles open(Path path, boolean writable) {
     CLib libc = libc();

@@ -688,6 +688,68 @@ public abstract class BlockDriverConformanceTest {
     assertImageEquals(model, d, "after concurrent writers");
   }
 
+  /**
+   * Writers racing over the same range (crossing block boundaries, into unallocated blocks) and
+   * a reader alongside: every byte read, during and after, is one some writer wrote (or the
+   * initial zero), never a lost allocation or foreign data.
+   */
+  @Test
+  public void concurrentOverlappingWritersLeaveSomeWritersBytes() throws Exception {
+    BlockDevice d = fresh(defaultSize());
+    requireWritable(d);
+    assumeTrue(freshImagesReadZero(), "needs images that start zeroed");
+    int block = naturalBlockSize();
+    long start = Math.min(block / 2 + 17, d.size() / 4);
+    int length = (int) Math.min(d.size() - start, 2L * block + 4321);
+    int writers = 3;
+    ExecutorService pool = Executors.newFixedThreadPool(writers + 1);
+    java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+    try {
+      List<Future<?>> futures = new ArrayList<>();
+      for (int t = 1; t <= writers; t++) {
+        byte value = (byte) t;
+        futures.add(pool.submit(() -> {
+          byte[] data = new byte[length];
+          Arrays.fill(data, value);
+          for (int round = 0; round < 8; round++) {
+            d.write(start, ByteBuffer.wrap(data));
+          }
+          return null;
+        }));
+      }
+      Future<?> reader = pool.submit(() -> {
+        while (!done.get()) {
+          checkOnlyWriterBytes(readAll(d, start, length), start, writers, "while writing");
+        }
+        return null;
+      });
+      for (Future<?> f : futures) {
+        f.get(5, TimeUnit.MINUTES);
+      }
+      done.set(true);
+      reader.get(5, TimeUnit.MINUTES);
+    } finally {
+      done.set(true);
+      pool.shutdownNow();
+    }
+    byte[] after = readAll(d, start, length);
+    checkOnlyWriterBytes(after, start, writers, "after writing");
+    for (int i = 0; i < length; i++) {
+      if (after[i] == 0) {
+        fail("byte " + (start + i) + " lost every writer's data" + seedNote);
+      }
+    }
+  }
+
+  private void checkOnlyWriterBytes(byte[] got, long start, int writers, String when) {
+    for (int i = 0; i < got.length; i++) {
+      if (got[i] < 0 || got[i] > writers) {
+        fail("byte " + (start + i) + " read " + when + " is " + got[i]
+            + ", which no writer wrote" + seedNote);
+      }
+    }
+  }
+
   @Test
   public void flushSucceeds() throws IOException {
     BlockDevice d = fresh(defaultSize());
