@@ -54,7 +54,7 @@ final class VdiCheck {
         last = Math.max(last, b);
       }
       image.markRepaired();
-      image.map.writeRange(first, last);
+      image.writeEntries(first, last);
       image.file().flush();
       repairs.add("Repaired: " + before.badEntries.size() + " block map entries set to FREE");
     }

@@ -81,7 +81,8 @@ class InjectedFailureTest {
     try {
       int failures = 0;
       int afterFailure = 0;
-      try (BlockDevice d = FaultHarness.openStack(location, rule)) {
+      BlockDevice d = FaultHarness.openStack(location, rule);
+      try {
         for (int j = 0; j < w.ops.size(); j++) {
           if (permanent && failures > 0 && afterFailure++ == AFTER_PERMANENT_FAILURE) {
             break;
@@ -119,6 +120,16 @@ class InjectedFailureTest {
         if (at >= 0) {
           fail(context + ": at the end the open device reads byte " + at + " as " + all[at]
               + ", expected " + model.visible()[at]);
+        }
+      } finally {
+        try {
+          d.close();
+        } catch (IOException e) {
+          // Close writes metadata a failed write left behind; with the fault still active it may
+          // fail, and must do so cleanly.
+          if (!permanent) {
+            throw new AssertionError(context + ": close failed after a single fault", e);
+          }
         }
       }
       FaultHarness.verifyReopened(location, w, model.storageOracle(), context);
