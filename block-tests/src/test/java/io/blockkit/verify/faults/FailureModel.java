@@ -1,6 +1,6 @@
 package io.blockkit.verify.faults;
 
-import java.nio.ByteBuffer;
+import io.blockkit.verify.faults.FaultHarness.Contents;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -24,15 +24,17 @@ final class FailureModel {
 
   private final Workload w;
   private byte[] visible;
-  private List<Set<ByteBuffer>> durable = new ArrayList<>();
+  private List<Set<Contents>> durable = new ArrayList<>();
   private final List<Step> since = new ArrayList<>();
 
   FailureModel(Workload w) {
     this.w = w;
     this.visible = new byte[Math.toIntExact(w.size)];
+    Contents zeros = Contents.of(new byte[(int) w.blockSize]);
     for (int b = 0; b < w.blocks(); b++) {
-      Set<ByteBuffer> s = new HashSet<>();
-      s.add(FaultHarness.key(new byte[w.blockLength(b)]));
+      Set<Contents> s = new HashSet<>();
+      // Fold never changes a set element in place, so the blocks can share one array.
+      s.add(w.blockLength(b) == w.blockSize ? zeros : Contents.of(new byte[w.blockLength(b)]));
       durable.add(s);
     }
   }
@@ -74,34 +76,37 @@ final class FailureModel {
     since.clear();
   }
 
-  /** The contents block {@code b} may have on the storage now. */
-  Set<ByteBuffer> possible(int b) {
-    return fold(true).get(b);
-  }
-
   /** Oracle for the reopened storage. */
   FaultHarness.BlockOracle storageOracle() {
-    List<Set<ByteBuffer>> sets = fold(true);
-    return (block, actual) -> sets.get(block).contains(FaultHarness.key(actual)) ? null
-        : "holds none of its " + sets.get(block).size() + " possible contents (acknowledged "
-            + "and flushed data lost, or data no request wrote)";
+    List<Set<Contents>> sets = fold(true);
+    return (block, actual) -> {
+      Set<Contents> allowed = sets.get(block);
+      if (allowed.contains(Contents.of(actual))) {
+        return null;
+      }
+      StringBuilder why = new StringBuilder("holds none of its " + allowed.size()
+          + " possible contents (acknowledged and flushed data lost, or data no request wrote):");
+      allowed.stream().limit(4).forEach(c -> why.append(' ')
+          .append(FaultHarness.describe(actual, c.bytes())).append(';'));
+      return why.toString();
+    };
   }
 
-  private List<Set<ByteBuffer>> fold(boolean everythingMaybe) {
-    List<Set<ByteBuffer>> out = new ArrayList<>();
+  private List<Set<Contents>> fold(boolean everythingMaybe) {
+    List<Set<Contents>> out = new ArrayList<>();
     for (int b = 0; b < w.blocks(); b++) {
-      Set<ByteBuffer> s = durable.get(b);
+      Set<Contents> s = durable.get(b);
       long base = w.blockStart(b);
       int len = w.blockLength(b);
       for (Step step : since) {
         if (!step.op().touches(base, len)) {
           continue;
         }
-        Set<ByteBuffer> next = new HashSet<>();
-        for (ByteBuffer c : s) {
-          byte[] copy = c.array().clone();
+        Set<Contents> next = new HashSet<>();
+        for (Contents c : s) {
+          byte[] copy = c.bytes().clone();
           step.op().applyTo(base, copy);
-          next.add(FaultHarness.key(copy));
+          next.add(Contents.of(copy));
         }
         if (everythingMaybe || !step.acknowledged()) {
           next.addAll(s);

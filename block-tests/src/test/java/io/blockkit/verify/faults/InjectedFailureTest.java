@@ -40,7 +40,7 @@ class InjectedFailureTest {
     long base = Stress.seed();
     int workloads = Stress.iterations(1, 8);
     for (int i = 0; i < workloads; i++) {
-      Workload w = Workload.random(base + 1000 + i, target.size(), target.blockSize(), 18);
+      Workload w = Workload.random(base + 1000 + i, target.size(), target.blockSize(), 14);
       Recording rec = FaultHarness.record(target, w);
       for (String rule : rules(rec)) {
         runWithFailure(target, w, rule, "base seed " + base);

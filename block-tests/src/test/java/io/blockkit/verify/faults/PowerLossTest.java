@@ -32,7 +32,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class PowerLossTest {
   private static final long MIB = 1 << 20;
 
-  static final Target VDI_1M = new Target("vdi 1M blocks", 8 * MIB, MIB, 0, null);
+  static final Target VDI_1M = new Target("vdi 1M blocks", 6 * MIB, MIB, 0, null);
   static final Target VDI_512K = new Target("vdi 512K blocks, last block partial",
       6 * MIB - 3 * 512, MIB / 2, 0, null);
   static final Target VDI_512K_EXTRA = new Target("vdi 512K blocks, block_extra 4096",
