@@ -7,21 +7,17 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.CheckMode;
 import io.blockkit.api.CheckReport;
-import io.blockkit.api.Extent;
 import io.blockkit.api.options.OptionStrings;
 import io.blockkit.verify.Images;
+import io.blockkit.verify.PhysicalBlocks;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Shared machinery of the fault-injection suites: VDI images over memory or a file, the stack
@@ -175,7 +171,7 @@ final class FaultHarness {
       if (at >= 0) {
         fail(context + ": repair changed byte " + at + " from " + before[at] + " to " + after[at]);
       }
-      assertDistinctPhysicalBlocks(d, w, context + ", after repair");
+      PhysicalBlocks.assertOneEach(d, w.blockSize, context + ", after repair");
     }
     try (BlockDevice d = Images.open(location, "vdi", true)) {
       CheckReport r = d.check(CheckMode.REPORT);
@@ -190,30 +186,6 @@ final class FaultHarness {
         fail(context + ": block " + b + " " + bad);
       }
     }
-  }
-
-  /**
-   * No two virtual blocks share a physical one, and the header's blocks_allocated counts exactly
-   * the physical blocks in use.
-   */
-  static void assertDistinctPhysicalBlocks(BlockDevice d, Workload w, String context)
-      throws IOException {
-    Set<Long> hosts = new HashSet<>();
-    List<Integer> dataBlocks = new ArrayList<>();
-    for (int b = 0; b < w.blocks(); b++) {
-      Extent e = d.blockStatus(w.blockStart(b), w.blockLength(b));
-      if (e.data()) {
-        assertTrue(e.hasHostOffset(), context + ": block " + b + " has no host offset");
-        if (!hosts.add(e.hostOffset())) {
-          fail(context + ": block " + b + " shares host offset " + e.hostOffset()
-              + " with another block");
-        }
-        dataBlocks.add(b);
-      }
-    }
-    long allocated = ((Number) d.info().formatSpecific().get("blocks-allocated")).longValue();
-    assertEquals(hosts.size(), allocated, context + ": blocks-allocated vs data blocks "
-        + dataBlocks);
   }
 
   /**
