@@ -123,6 +123,20 @@ class VdiFailureTest {
   }
 
   @Test
+  void closeWritesMetadataAFailedWriteLeftBehind() throws Exception {
+    HookedDevice dev = newImage("8M");
+    try (VdiImage img = open(dev)) {
+      dev.hook = failMapWrite(1, false);
+      assertThrows(IOException.class, () -> TestSupport.write(img, 2L * MB, fill(MB, 4)));
+    }
+    byte[] crash = dev.mem.bytes();
+    assertTrue(checkCrashImage(crash).isClean());
+    try (VdiImage img = TestSupport.open(crash, true)) {
+      assertArrayEquals(fill(MB, 4), TestSupport.read(img, 2L * MB, MB));
+    }
+  }
+
+  @Test
   void aFailedMoveKeepsWritesToTheMovedBlockDurable() throws Exception {
     HookedDevice dev = newImage("8M");
     byte[] want = fill(MB, 13);
