@@ -4,14 +4,23 @@ import io.blockkit.api.BlockDevice;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * The block map: one little-endian u32 per virtual block, either a physical block index or one of
- * the markers {@link #FREE} and {@link #ZERO}. Held in pages that are read from the file the first
- * time they are needed, so a read-only open of a large map costs nothing up front. Entries are
- * atomic: readers never lock, writers publish an entry only after its data is written.
+ * the markers {@link #FREE} and {@link #ZERO}. Held in pages of 16384 entries that are read from
+ * the file the first time they are needed, so a read-only open of a large map costs nothing up
+ * front. Entries are atomic: readers never lock, writers publish an entry only after its data is
+ * written.
+ *
+ * <p>Memory stays bounded whatever the header claims (QEMU's limit is half a billion entries, a
+ * 2 GiB map): pages nobody changed are <em>clean</em> and at most {@link #cacheLimit} of them are
+ * kept, the oldest dropped first and read again when needed. A page whose entries a session
+ * changes is <em>pinned</em> (never dropped) from before the change until {@link #releasePinned},
+ * so a change can never be lost by re-reading the page from the file before it was written.
  */
 final class BlockMap {
   /** Never allocated: reads as zeros in a base image, from the parent in a differencing one. */
@@ -21,18 +30,39 @@ final class BlockMap {
 
   private static final int PAGE_SHIFT = 14;
   private static final int PAGE_ENTRIES = 1 << PAGE_SHIFT;
+  private static final long PAGE_BYTES = 4L * PAGE_ENTRIES;
   private static final int MAX_WRITE_ENTRIES = 1 << 18;
+
+  /** A page that may be dropped: only ever read from the file, never changed in memory. */
+  private record Clean(AtomicIntegerArray entries) {
+  }
 
   private final BlockDevice file;
   private final long offset;
   private final long entries;
-  private final AtomicReferenceArray<AtomicIntegerArray> pages;
+  /** Per page: null (not in memory), a {@link Clean} page, or a pinned AtomicIntegerArray. */
+  private final AtomicReferenceArray<Object> pages;
+  private final int cacheLimit;
+  /** Clean pages in the order they were loaded (may hold stale indexes of pinned or dropped pages). */
+  private final ConcurrentLinkedQueue<Integer> loadOrder = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger cleanPages = new AtomicInteger();
 
   BlockMap(BlockDevice file, long offset, long entries) {
+    this(file, offset, entries, defaultCacheLimit());
+  }
+
+  BlockMap(BlockDevice file, long offset, long entries, int cacheLimit) {
     this.file = file;
     this.offset = offset;
     this.entries = entries;
     this.pages = new AtomicReferenceArray<>((int) ((entries + PAGE_ENTRIES - 1) >>> PAGE_SHIFT));
+    this.cacheLimit = Math.max(1, cacheLimit);
+  }
+
+  /** Clean pages kept: a sixteenth of the heap (at least 16 pages, 1 MiB). */
+  private static int defaultCacheLimit() {
+    return (int) Math.max(16, Math.min(Integer.MAX_VALUE,
+        Runtime.getRuntime().maxMemory() / 16 / PAGE_BYTES));
   }
 
   static boolean isAllocated(int entry) {
@@ -47,23 +77,82 @@ final class BlockMap {
     return page(index).get((int) (index & (PAGE_ENTRIES - 1)));
   }
 
+  /** Sets an entry in memory; its page stays pinned until written and {@link #releasePinned released}. */
   void set(long index, int entry) throws IOException {
-    page(index).set((int) (index & (PAGE_ENTRIES - 1)), entry);
+    pinned(index).set((int) (index & (PAGE_ENTRIES - 1)), entry);
   }
 
-  /** Reads every page now (writable sessions and checks need the whole map). */
-  void loadAll() throws IOException {
-    for (long i = 0; i < entries; i += PAGE_ENTRIES) {
-      page(i);
+  /** Pages held in memory now, clean and pinned (for tests of the memory bound). */
+  int pagesInMemory() {
+    int n = 0;
+    for (int p = 0; p < pages.length(); p++) {
+      if (pages.get(p) != null) {
+        n++;
+      }
     }
+    return n;
   }
 
   private AtomicIntegerArray page(long index) throws IOException {
     int p = (int) (index >>> PAGE_SHIFT);
-    AtomicIntegerArray page = pages.get(p);
-    if (page != null) {
-      return page;
+    AtomicIntegerArray inMemory = entriesOf(pages.get(p));
+    if (inMemory != null) {
+      return inMemory;
     }
+    Clean loaded = new Clean(load(p));
+    while (true) {
+      if (pages.compareAndSet(p, null, loaded)) {
+        loadOrder.add(p);
+        if (cleanPages.incrementAndGet() > cacheLimit) {
+          dropOldestClean();
+        }
+        return loaded.entries();
+      }
+      // A racing loader installed the same bytes first (or its page was dropped meanwhile: retry).
+      inMemory = entriesOf(pages.get(p));
+      if (inMemory != null) {
+        return inMemory;
+      }
+    }
+  }
+
+  private static AtomicIntegerArray entriesOf(Object slot) {
+    if (slot instanceof AtomicIntegerArray pinned) {
+      return pinned;
+    }
+    return slot instanceof Clean clean ? clean.entries() : null;
+  }
+
+  private AtomicIntegerArray pinned(long index) throws IOException {
+    int p = (int) (index >>> PAGE_SHIFT);
+    while (true) {
+      Object slot = pages.get(p);
+      if (slot instanceof AtomicIntegerArray pinned) {
+        return pinned;
+      }
+      if (slot instanceof Clean clean) {
+        if (pages.compareAndSet(p, clean, clean.entries())) {
+          cleanPages.decrementAndGet();
+          return clean.entries();
+        }
+        continue;
+      }
+      page(index);
+    }
+  }
+
+  private void dropOldestClean() {
+    Integer victim;
+    while ((victim = loadOrder.poll()) != null) {
+      Object slot = pages.get(victim);
+      if (slot instanceof Clean && pages.compareAndSet(victim, slot, null)) {
+        cleanPages.decrementAndGet();
+        return;
+      }
+    }
+  }
+
+  private AtomicIntegerArray load(int p) throws IOException {
     long first = (long) p << PAGE_SHIFT;
     int n = (int) Math.min(PAGE_ENTRIES, entries - first);
     ByteBuffer buf = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
@@ -73,8 +162,25 @@ final class BlockMap {
     for (int i = 0; i < n; i++) {
       loaded.set(i, buf.getInt());
     }
-    // Two racing loaders read the same bytes; the first one installed wins.
-    return pages.compareAndSet(p, null, loaded) ? loaded : pages.get(p);
+    return loaded;
+  }
+
+  /**
+   * Makes every pinned page clean (droppable) again. Only for callers that have written every
+   * change with {@link #writeRange} and hold off every concurrent writer (a repair holding the
+   * layout lock exclusively), since a dropped page is read back from the file.
+   */
+  void releasePinned() {
+    for (int p = 0; p < pages.length(); p++) {
+      Object slot = pages.get(p);
+      if (slot instanceof AtomicIntegerArray pinned && pages.compareAndSet(p, slot,
+          new Clean(pinned))) {
+        loadOrder.add(p);
+        if (cleanPages.incrementAndGet() > cacheLimit) {
+          dropOldestClean();
+        }
+      }
+    }
   }
 
   /**

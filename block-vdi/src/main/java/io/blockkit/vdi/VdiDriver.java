@@ -90,7 +90,6 @@ public final class VdiDriver implements BlockDriver {
     BlockMap map = new BlockMap(file, header.blocksOffset, header.blocks);
     long nextFree = header.blocksAllocated;
     if (header.isDifferencing()) {
-      map.loadAll();
       long free = 0;
       for (long b = 0; b < header.blocks; b++) {
         if (map.get(b) == BlockMap.FREE) {
@@ -102,7 +101,6 @@ public final class VdiDriver implements BlockDriver {
       }
     }
     if (!request.readOnly()) {
-      map.loadAll();
       nextFree = firstUnusedBlock(header, map, length);
     }
     return new VdiImage(this, location, request.readOnly(), file, header, map, nextFree, length);
