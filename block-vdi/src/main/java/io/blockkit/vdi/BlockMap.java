@@ -11,8 +11,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * The block map: one little-endian u32 per virtual block, either a physical block index or one of
- * the markers {@link #FREE} and {@link #ZERO}. Held in pages of 16384 entries that are read from
- * the file the first time they are needed, so a read-only open of a large map costs nothing up
+ * the markers {@link #FREE} and {@link #ZERO}. Held in pages (16384 entries by default) that are
+ * read from the file the first time they are needed, so opening a large map costs nothing up
  * front. Entries are atomic: readers never lock, writers publish an entry only after its data is
  * written.
  *
@@ -28,15 +28,16 @@ final class BlockMap {
   /** Reads as zeros (VirtualBox's VDI_IMAGE_BLOCK_ZERO, QEMU's VDI_DISCARDED). */
   static final int ZERO = 0xfffffffe;
 
-  private static final int PAGE_SHIFT = 14;
-  private static final int PAGE_ENTRIES = 1 << PAGE_SHIFT;
-  private static final long PAGE_BYTES = 4L * PAGE_ENTRIES;
+  /** Entries per page: 16384 (64 KiB of map). */
+  static final int DEFAULT_PAGE_SHIFT = 14;
   private static final int MAX_WRITE_ENTRIES = 1 << 18;
 
   /** A page that may be dropped: only ever read from the file, never changed in memory. */
   private record Clean(AtomicIntegerArray entries) {
   }
 
+  private final int pageShift;
+  private final int pageMask;
   private final BlockDevice file;
   private final long offset;
   private final long entries;
@@ -48,21 +49,27 @@ final class BlockMap {
   private final AtomicInteger cleanPages = new AtomicInteger();
 
   BlockMap(BlockDevice file, long offset, long entries) {
-    this(file, offset, entries, defaultCacheLimit());
+    this(file, offset, entries, DEFAULT_PAGE_SHIFT, defaultCacheLimit());
   }
 
-  BlockMap(BlockDevice file, long offset, long entries, int cacheLimit) {
+  /**
+   * @param pageShift log2 of the entries per page
+   * @param cacheLimit clean pages kept in memory (at least one)
+   */
+  BlockMap(BlockDevice file, long offset, long entries, int pageShift, int cacheLimit) {
     this.file = file;
     this.offset = offset;
     this.entries = entries;
-    this.pages = new AtomicReferenceArray<>((int) ((entries + PAGE_ENTRIES - 1) >>> PAGE_SHIFT));
+    this.pageShift = pageShift;
+    this.pageMask = (1 << pageShift) - 1;
+    this.pages = new AtomicReferenceArray<>((int) ((entries + pageMask) >>> pageShift));
     this.cacheLimit = Math.max(1, cacheLimit);
   }
 
-  /** Clean pages kept: a sixteenth of the heap (at least 16 pages, 1 MiB). */
-  private static int defaultCacheLimit() {
+  /** Clean pages kept by default: a sixteenth of the heap (at least 16 pages). */
+  static int defaultCacheLimit() {
     return (int) Math.max(16, Math.min(Integer.MAX_VALUE,
-        Runtime.getRuntime().maxMemory() / 16 / PAGE_BYTES));
+        Runtime.getRuntime().maxMemory() / 16 / (4L << DEFAULT_PAGE_SHIFT)));
   }
 
   static boolean isAllocated(int entry) {
@@ -74,12 +81,54 @@ final class BlockMap {
   }
 
   int get(long index) throws IOException {
-    return page(index).get((int) (index & (PAGE_ENTRIES - 1)));
+    return page(index).get((int) (index & pageMask));
+  }
+
+  /**
+   * A reader for scans over many entries that looks a page up only when the scan leaves it. For
+   * one thread; sees every change made through {@link #set} except to a page dropped and read
+   * again since the cursor entered it, so scans that change entries read each entry before they
+   * set it.
+   */
+  final class Cursor {
+    private AtomicIntegerArray page;
+    private long first = Long.MAX_VALUE;
+
+    int get(long index) throws IOException {
+      long i = index - first;
+      if (i < 0 || i >= page.length()) {
+        page = page(index);
+        first = index & ~(long) pageMask;
+        i = index - first;
+      }
+      return page.get((int) i);
+    }
+  }
+
+  Cursor cursor() {
+    return new Cursor();
+  }
+
+  /**
+   * How many entries from {@code from} on (at most {@code max}) are not allocated, stopping at the
+   * first allocated one: a scan page by page, for long runs of FREE and ZERO.
+   */
+  long unallocatedRun(long from, long max) throws IOException {
+    long n = 0;
+    while (n < max && from + n < entries) {
+      AtomicIntegerArray page = page(from + n);
+      for (int i = (int) ((from + n) & pageMask); i < page.length() && n < max; i++, n++) {
+        if (isAllocated(page.get(i))) {
+          return n;
+        }
+      }
+    }
+    return n;
   }
 
   /** Sets an entry in memory; its page stays pinned until written and {@link #releasePinned released}. */
   void set(long index, int entry) throws IOException {
-    pinned(index).set((int) (index & (PAGE_ENTRIES - 1)), entry);
+    pinned(index).set((int) (index & pageMask), entry);
   }
 
   /** Pages held in memory now, clean and pinned (for tests of the memory bound). */
@@ -94,7 +143,7 @@ final class BlockMap {
   }
 
   private AtomicIntegerArray page(long index) throws IOException {
-    int p = (int) (index >>> PAGE_SHIFT);
+    int p = (int) (index >>> pageShift);
     AtomicIntegerArray inMemory = entriesOf(pages.get(p));
     if (inMemory != null) {
       return inMemory;
@@ -124,7 +173,7 @@ final class BlockMap {
   }
 
   private AtomicIntegerArray pinned(long index) throws IOException {
-    int p = (int) (index >>> PAGE_SHIFT);
+    int p = (int) (index >>> pageShift);
     while (true) {
       Object slot = pages.get(p);
       if (slot instanceof AtomicIntegerArray pinned) {
@@ -153,16 +202,14 @@ final class BlockMap {
   }
 
   private AtomicIntegerArray load(int p) throws IOException {
-    long first = (long) p << PAGE_SHIFT;
-    int n = (int) Math.min(PAGE_ENTRIES, entries - first);
+    long first = (long) p << pageShift;
+    int n = (int) Math.min(1L << pageShift, entries - first);
     ByteBuffer buf = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
     file.read(offset + 4 * first, buf);
     buf.flip();
-    AtomicIntegerArray loaded = new AtomicIntegerArray(n);
-    for (int i = 0; i < n; i++) {
-      loaded.set(i, buf.getInt());
-    }
-    return loaded;
+    int[] values = new int[n];
+    buf.asIntBuffer().get(values);
+    return new AtomicIntegerArray(values);
   }
 
   /**

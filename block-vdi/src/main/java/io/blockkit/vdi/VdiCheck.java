@@ -117,8 +117,9 @@ final class VdiCheck {
 
   private long refEnd() throws IOException {
     long end = 0;
+    BlockMap.Cursor map = image.map.cursor();
     for (long b = 0; b < h.blocks; b++) {
-      int e = image.map.get(b);
+      int e = map.get(b);
       if (BlockMap.isAllocated(e) && Integer.toUnsignedLong(e) < h.blocks) {
         end = Math.max(end, Integer.toUnsignedLong(e) + 1);
       }
@@ -149,8 +150,9 @@ final class VdiCheck {
     long prev = -1;
     long outOfRange = 0;
     long pastEof = 0;
+    BlockMap.Cursor map = image.map.cursor();
     for (long b = 0; b < h.blocks; b++) {
-      int e = image.map.get(b);
+      int e = map.get(b);
       if (!BlockMap.isAllocated(e)) {
         continue;
       }
@@ -277,8 +279,9 @@ final class VdiCheck {
     for (long[] d : duplicates) {
       wanted.add(d[1]);
     }
+    BlockMap.Cursor map = image.map.cursor();
     for (long b = 0; b < h.blocks && owners.size() < wanted.size(); b++) {
-      long p = Integer.toUnsignedLong(image.map.get(b));
+      long p = Integer.toUnsignedLong(map.get(b));
       if (wanted.contains(p)) {
         owners.putIfAbsent(p, b);
       }

@@ -29,6 +29,20 @@ public final class VdiDriver implements BlockDriver {
   static final int CREATE_MAP_OFFSET = 512;
   static final int CREATE_DATA_ALIGNMENT = 4096;
 
+  private final int mapPageShift;
+  private final int mapCachePages;
+
+  /** The driver as ServiceLoader makes it. */
+  public VdiDriver() {
+    this(BlockMap.DEFAULT_PAGE_SHIFT, BlockMap.defaultCacheLimit());
+  }
+
+  /** For tests: block maps held in pages of {@code 1 << mapPageShift} entries, few kept. */
+  VdiDriver(int mapPageShift, int mapCachePages) {
+    this.mapPageShift = mapPageShift;
+    this.mapCachePages = mapCachePages;
+  }
+
   @Override
   public String name() {
     return NAME;
@@ -87,12 +101,14 @@ public final class VdiDriver implements BlockDriver {
           + "offset that is not a multiple of 512 (" + header.blocksOffset + ", "
           + header.dataOffset + "); QEMU will not open it");
     }
-    BlockMap map = new BlockMap(file, header.blocksOffset, header.blocks);
+    BlockMap map = new BlockMap(file, header.blocksOffset, header.blocks, mapPageShift,
+        mapCachePages);
     long nextFree = header.blocksAllocated;
     if (header.isDifferencing()) {
       long free = 0;
+      BlockMap.Cursor scan = map.cursor();
       for (long b = 0; b < header.blocks; b++) {
-        if (map.get(b) == BlockMap.FREE) {
+        if (scan.get(b) == BlockMap.FREE) {
           free++;
         }
       }
@@ -113,8 +129,9 @@ public final class VdiDriver implements BlockDriver {
   private static long firstUnusedBlock(VdiHeader h, BlockMap map, long fileLength)
       throws IOException {
     long next = h.blocksAllocated;
+    BlockMap.Cursor scan = map.cursor();
     for (long b = 0; b < h.blocks; b++) {
-      int e = map.get(b);
+      int e = scan.get(b);
       // Entries past blocks_in_image are corrupt (check reports them); they do not move the end.
       if (BlockMap.isAllocated(e) && Integer.toUnsignedLong(e) < h.blocks) {
         next = Math.max(next, Integer.toUnsignedLong(e) + 1);

@@ -248,11 +248,8 @@ final class VdiImage extends AbstractBlockDevice {
     long len = Math.min(blockSize - inBlock, end - offset);
     int entry = map.get(block);
     if (!BlockMap.isAllocated(entry)) {
-      while (offset + len < end && !BlockMap.isAllocated(map.get(block + 1))) {
-        block++;
-        len += Math.min(blockSize, end - offset - len);
-      }
-      return Extent.zero(offset, len);
+      long more = map.unallocatedRun(block + 1, ((end - 1) >>> shift) - block);
+      return Extent.zero(offset, Math.min(end, (block + 1 + more) << shift) - offset);
     }
     long phys = Integer.toUnsignedLong(entry);
     long host = dataOffset(phys) + inBlock;
@@ -541,8 +538,9 @@ final class VdiImage extends AbstractBlockDevice {
     long count = Math.min(nextFree.get(), header.blocks);
     // A bit per physical block: bounded memory even for half a billion blocks.
     BitSet used = new BitSet((int) count);
+    BlockMap.Cursor scan = map.cursor();
     for (long b = 0; b < map.size(); b++) {
-      int e = map.get(b);
+      int e = scan.get(b);
       if (BlockMap.isAllocated(e) && Integer.toUnsignedLong(e) < count) {
         used.set(e);
       }
@@ -598,8 +596,9 @@ final class VdiImage extends AbstractBlockDevice {
   private long[] ownersOf(int[] phys, int n) throws IOException {
     long[] owners = new long[n];
     java.util.Arrays.fill(owners, -1);
+    BlockMap.Cursor scan = map.cursor();
     for (long b = 0; b < map.size(); b++) {
-      int e = map.get(b);
+      int e = scan.get(b);
       if (!BlockMap.isAllocated(e) || e < phys[n - 1] || e > phys[0]) {
         continue;
       }

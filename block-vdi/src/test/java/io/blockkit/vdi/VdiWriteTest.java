@@ -23,6 +23,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Creating and writing images: layout, allocation, metadata cost, zeros, crash order, threads. */
 class VdiWriteTest {
@@ -318,13 +320,16 @@ class VdiWriteTest {
     }
   }
 
-  @Test
-  void concurrentWritesReadsAndDiscardsKeepEveryBlockConsistent() throws Exception {
+  @ParameterizedTest(name = "tiny map cache: {0}")
+  @ValueSource(booleans = {false, true})
+  void concurrentWritesReadsAndDiscardsKeepEveryBlockConsistent(boolean tinyMapCache)
+      throws Exception {
     int threads = 8;
     MemDevice file = TestSupport.create(Map.of("size", "16M", "block_size", "512K"));
     int bs = 512 << 10;
     ExecutorService pool = Executors.newFixedThreadPool(threads);
-    try (VdiImage img = TestSupport.open(file, false)) {
+    VdiDriver driver = tinyMapCache ? TestSupport.TINY_MAP_CACHE : TestSupport.DRIVER;
+    try (VdiImage img = TestSupport.open(driver, file, false)) {
       List<Future<?>> done = new ArrayList<>();
       for (int t = 0; t < threads; t++) {
         int id = t;
