@@ -101,6 +101,12 @@ public final class VdiDriver implements BlockDriver {
           + "offset that is not a multiple of 512 (" + header.blocksOffset + ", "
           + header.dataOffset + "); QEMU will not open it");
     }
+    if (!header.isV0() && header.legacyGeometry[3] != VdiHeader.SECTOR_SIZE) {
+      // VirtualBox ignores the legacy geometry of 1.1 headers; QEMU refuses any other value.
+      request.warnings().accept("WARNING: VDI image '" + location + "' has a legacy geometry "
+          + "sector size (header.sector_size at offset 360) of "
+          + Integer.toUnsignedString(header.legacyGeometry[3]) + ", not 512; QEMU will not open it");
+    }
     BlockMap map = new BlockMap(file, header.blocksOffset, header.blocks, mapPageShift,
         mapCachePages);
     long nextFree = header.blocksAllocated;

@@ -96,6 +96,23 @@ class VdiWriteTest {
   }
 
   @Test
+  void everyCreatedImageKeepsVirtualBoxsOpenRules() throws Exception {
+    List<Map<String, String>> variants = List.of(Map.of("size", "1"), Map.of("size", "1234567"),
+        Map.of("size", "64M", "static", "on"), Map.of("size", "3M", "preallocation", "full"),
+        Map.of("size", "100M", "block_size", "512K"), Map.of("size", "100M", "block_size", "8M"),
+        Map.of("size", "10G", "comment", "x".repeat(255), "uuid",
+            "c92b558e-eba5-43e8-a8b3-984f946db1b2"));
+    for (Map<String, String> o : variants) {
+      byte[] image = TestSupport.create(o).bytes();
+      assertEquals(List.of(), VirtualBoxRules.violations(image), o.toString());
+      // A header VirtualBox would refuse is caught by the same rules (the checker can fail).
+      byte[] broken = image.clone();
+      ByteBuffer.wrap(broken).order(ByteOrder.LITTLE_ENDIAN).putInt(340, 400);
+      assertTrue(VirtualBoxRules.violations(broken).contains("offBlocks inside the header"));
+    }
+  }
+
+  @Test
   void badCreateOptionsAreClearErrors() {
     for (Map<String, String> o : List.of(Map.of("size", "0"), Map.of("size", "1M", "block_size",
         "3M"), Map.of("size", "1M", "block_size", "256K"), Map.of("size", "1M", "block_size", "16M"),
