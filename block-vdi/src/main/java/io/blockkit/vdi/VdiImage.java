@@ -32,8 +32,6 @@ import java.util.concurrent.locks.StampedLock;
 final class VdiImage extends AbstractBlockDevice {
   private static final int STRIPES = 64;
   private static final int COPY_CHUNK = 1 << 20;
-  /** Blocks (with their extra area) up to this size are allocated with a single write. */
-  private static final long SINGLE_WRITE_LIMIT = 8L << 20;
   /** Blocks moved per pass over the map when compacting. */
   private static final int COMPACT_BATCH = 1 << 18;
 
@@ -328,24 +326,16 @@ final class VdiImage extends AbstractBlockDevice {
       long total = header.totalBlockSize();
       long start = header.dataOffset + phys * total;
       markModified(changes);
+      // The data, and zeros around it as a punched hole or a grown file: no block-sized buffer,
+      // and nothing written for the zeros where the child can zero cheaply.
       long head = header.blockExtra + inBlock;
-      if (total <= SINGLE_WRITE_LIMIT) {
-        // The whole block in one request: zeros, the data, zeros.
-        ByteBuffer whole = ByteBuffer.allocate((int) total);
-        whole.position((int) head);
-        whole.put(data);
-        whole.clear();
-        file.write(start, whole);
-      } else {
-        // Large blocks: zero the rest without a block-sized buffer.
-        int n = data.remaining();
-        if (head > 0) {
-          file.writeZeroes(start, head);
-        }
-        file.write(start + head, data);
-        if (head + n < total) {
-          file.writeZeroes(start + head + n, total - head - n);
-        }
+      int n = data.remaining();
+      if (head > 0) {
+        file.writeZeroes(start, head);
+      }
+      file.write(start + head, data);
+      if (head + n < total) {
+        file.writeZeroes(start + head + n, total - head - n);
       }
       fileLength.accumulateAndGet(start + total, Math::max);
       // Publish only after the data is in place: readers see zeros or the whole block.

@@ -218,6 +218,7 @@ class VdiReadTest {
       img.flush();
     }
     assertEquals(0, file.writes.get());
+    assertEquals(0, file.zeroWrites.get());
     assertArrayEquals(bytes, file.bytes());
   }
 }

@@ -169,11 +169,14 @@ class VdiWriteTest {
     try (VdiImage img = TestSupport.open(file, false)) {
       file.resetCounters();
       TestSupport.write(img, MB / 2, fill(3 * MB, 7));
-      // 4 new blocks (one data write each), one header write, one map write.
+      // 4 new blocks (one data write each), one header write, one map write; the rest of the
+      // two partly written blocks is zeroed by the child, not with a block-sized buffer.
       assertEquals(4 + 1 + 1, file.writes.get());
+      assertEquals(2, file.zeroWrites.get());
       file.resetCounters();
       TestSupport.write(img, MB / 2, fill(2 * MB, 8));
       assertEquals(3, file.writes.get(), "in place: data only, no metadata");
+      assertEquals(0, file.zeroWrites.get());
       file.resetCounters();
       TestSupport.write(img, 10L * MB, fill(100, 8));
       assertEquals(3, file.writes.get(), "one block: data, header, map");
@@ -190,6 +193,7 @@ class VdiWriteTest {
       file.resetCounters();
       img.writeZeroes(MB, 2L * MB);
       assertTrue(file.writes.get() <= 2, "map (and header) only: " + file.writes.get());
+      assertEquals(0, file.zeroWrites.get(), "no data zeroed for unallocated blocks");
       assertEquals(0, img.nextFreeBlock());
       Extent x = img.blockStatus(MB, MB);
       assertTrue(x.zero());
