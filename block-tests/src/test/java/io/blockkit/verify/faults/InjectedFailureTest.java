@@ -61,8 +61,8 @@ class InjectedFailureTest {
     }
     long before = 0;
     for (long after : rec.bytes()) {
-      if (after > before) {
-        for (long slack : new long[] {1, 2048}) {
+      for (long slack : new long[] {1, 2048}) {
+        if (after > before + slack) {
           rules.add("fail-after-bytes=" + (before + slack) + ",once=on");
           rules.add("fail-after-bytes=" + (before + slack));
         }
