@@ -115,27 +115,49 @@ class ConcurrentVdiTest {
    * and nothing written may be lost.
    */
   @ParameterizedTest(name = "{0} blocks of {1} bytes")
-  @CsvSource({"memory, 1048576, 120, 1200", "memory, 524288, 120, 1200",
+  @CsvSource({"memory, 1048576, 200, 2000", "memory, 524288, 200, 2000",
       "file, 1048576, 30, 300"})
   void manyThreadsHitOneUnallocatedBlockAtOnce(String protocol, int blockSize, int rounds,
       int stressRounds) throws Exception {
     long seed = Stress.seed();
     int n = Stress.iterations(rounds, stressRounds);
+    // The bytes are made once: every round starts from a fresh image, so they need not change,
+    // and block-sized arrays are costly to allocate by the thousand.
+    OneBlockBytes bytes = new OneBlockBytes(seed, blockSize);
     for (int round = 0; round < n; round++) {
-      oneBlockRound(protocol.equals("file"), blockSize, seed, round);
+      oneBlockRound(protocol.equals("file"), blockSize, seed, round, bytes);
     }
   }
 
-  private void oneBlockRound(boolean onFile, int bs, long seed, int round) throws Exception {
+  /** What the writers of {@link #oneBlockRound} write, whole blocks and slices. */
+  private static final class OneBlockBytes {
+    final byte[] discarded;
+    final byte[] kept;
+    final byte[][] whole = new byte[WRITERS][];
+    final byte[][] slices = new byte[WRITERS][];
+
+    OneBlockBytes(long seed, int bs) {
+      discarded = pattern(seed, 0, 99, bs);
+      kept = pattern(seed, 0, 100, bs);
+      for (int t = 0; t < WRITERS; t++) {
+        whole[t] = pattern(seed, 0, t, bs);
+        // Every fourth writer writes zeros: no allocation, a different path.
+        slices[t] = t % 4 == 3 ? new byte[bs / WRITERS] : pattern(seed, 1, t, bs / WRITERS);
+      }
+    }
+  }
+
+  private void oneBlockRound(boolean onFile, int bs, long seed, int round, OneBlockBytes bytes)
+      throws Exception {
     String context = "round " + round + ", seed " + seed + ", block size " + bs
         + (onFile ? ", file" : ", memory");
     Random r = new Random(seed + round);
     boolean whole = r.nextBoolean();
     String location = newImage(onFile, 4L * bs, bs);
-    byte[] kept = pattern(seed, round, 100, bs);
+    byte[] kept = bytes.kept;
     try (BlockDevice d = Images.open(location, "vdi", false)) {
       // Block 0 will be discarded; block 3 (the last physical block) then moves into its place.
-      Images.write(d, 0, pattern(seed, round, 99, bs));
+      Images.write(d, 0, bytes.discarded);
       Images.write(d, 3L * bs, kept);
       int slice = bs / WRITERS;
       byte[][] wrote = new byte[WRITERS][];
@@ -143,9 +165,7 @@ class ConcurrentVdiTest {
       List<Callable<Void>> tasks = new ArrayList<>();
       for (int t = 0; t < WRITERS; t++) {
         int id = t;
-        // In slice rounds every fourth writer writes zeros: no allocation, a different path.
-        wrote[t] = !whole && t % 4 == 3 ? new byte[slice]
-            : pattern(seed, round, t, whole ? bs : slice);
+        wrote[t] = whole ? bytes.whole[t] : bytes.slices[t];
         long offset = bs + (whole ? 0 : (long) t * slice);
         tasks.add(() -> {
           start.await(30, TimeUnit.SECONDS);

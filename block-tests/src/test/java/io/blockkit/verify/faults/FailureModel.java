@@ -56,13 +56,10 @@ final class FailureModel {
     byte[] next = visible.clone();
     op.applyTo(0, next);
     for (int b = 0; b < w.blocks(); b++) {
-      byte[] actual = w.block(deviceReads, b);
-      byte[] old = w.block(visible, b);
-      byte[] now = w.block(next, b);
-      if (!java.util.Arrays.equals(actual, old) && !java.util.Arrays.equals(actual, now)) {
+      if (!w.sameBlock(deviceReads, visible, b) && !w.sameBlock(deviceReads, next, b)) {
         return "block " + b + " reads neither its old contents ("
-            + FaultHarness.describe(actual, old) + ") nor its new ones ("
-            + FaultHarness.describe(actual, now) + ")";
+            + w.describeBlock(deviceReads, visible, b) + ") nor its new ones ("
+            + w.describeBlock(deviceReads, next, b) + ")";
       }
     }
     visible = deviceReads.clone();
@@ -79,15 +76,17 @@ final class FailureModel {
   /** Oracle for the reopened storage. */
   FaultHarness.BlockOracle storageOracle() {
     List<Set<Contents>> sets = fold(true);
-    return (block, actual) -> {
+    return (block, image) -> {
       Set<Contents> allowed = sets.get(block);
-      if (allowed.contains(Contents.of(actual))) {
-        return null;
+      for (Contents c : allowed) {
+        if (w.blockEquals(image, block, c.bytes())) {
+          return null;
+        }
       }
       StringBuilder why = new StringBuilder("holds none of its " + allowed.size()
           + " possible contents (acknowledged and flushed data lost, or data no request wrote):");
       allowed.stream().limit(4).forEach(c -> why.append(' ')
-          .append(FaultHarness.describe(actual, c.bytes())).append(';'));
+          .append(w.describeBlock(image, block, c.bytes())).append(';'));
       return why.toString();
     };
   }

@@ -141,9 +141,9 @@ final class FaultHarness {
     return new Recording(writes, flushes, bytes);
   }
 
-  /** What a block may contain: null when {@code actual} is acceptable, else why not. */
+  /** What a block may contain: null when block {@code block} of {@code image} is acceptable, else why not. */
   interface BlockOracle {
-    String explain(int block, byte[] actual);
+    String explain(int block, byte[] image);
   }
 
   /**
@@ -179,9 +179,37 @@ final class FaultHarness {
     }
   }
 
+  /**
+   * What a crash right now would leave, while the stack still has the image open: a copy of the
+   * memory image's bytes must open, check without corruption and satisfy {@code oracle}.
+   */
+  static void verifyCrashCopy(String memoryLocation, Workload w, BlockOracle oracle,
+      String context) throws IOException {
+    byte[] bytes;
+    try (BlockDevice raw = Images.open(memoryLocation, "raw", true)) {
+      bytes = Images.readAll(raw);
+    }
+    String copy = Images.memoryName("crash-copy");
+    Images.create(copy, "raw", Map.of("size", Integer.toString(bytes.length)));
+    try {
+      try (BlockDevice raw = Images.open(copy, "raw", false)) {
+        raw.write(0, ByteBuffer.wrap(bytes));
+      }
+      try (BlockDevice d = Images.open(copy, "vdi", true)) {
+        CheckReport report = d.check(CheckMode.REPORT);
+        if (report.corruptions() != 0 || report.checkErrors() != 0) {
+          fail(context + ": a crash now would leave corruption: " + report.messages());
+        }
+        assertBlocks(w, Images.readAll(d), oracle, context + ", if it crashed now");
+      }
+    } finally {
+      delete(copy);
+    }
+  }
+
   static void assertBlocks(Workload w, byte[] image, BlockOracle oracle, String context) {
     for (int b = 0; b < w.blocks(); b++) {
-      String bad = oracle.explain(b, w.block(image, b));
+      String bad = oracle.explain(b, image);
       if (bad != null) {
         fail(context + ": block " + b + " " + bad);
       }
@@ -212,9 +240,4 @@ final class FaultHarness {
     }
   }
 
-  static String describe(byte[] actual, byte[] expected) {
-    int at = Arrays.mismatch(actual, expected);
-    return at < 0 ? "equal" : "differs at byte " + at + " (" + actual[at] + " vs " + expected[at]
-        + ")";
-  }
 }

@@ -76,50 +76,31 @@ class InjectedFailureTest {
       throws IOException {
     String context = target + ", " + seedNote + ", " + w + ", blkdebug " + rule;
     boolean permanent = !rule.contains("once=on");
-    FailureModel model = new FailureModel(w);
     String location = FaultHarness.create(target);
     try {
-      int failures = 0;
+      Run run = new Run(w, location, context);
       int afterFailure = 0;
       BlockDevice d = FaultHarness.openStack(location, rule);
       try {
         for (int j = 0; j < w.ops.size(); j++) {
-          if (permanent && failures > 0 && afterFailure++ == AFTER_PERMANENT_FAILURE) {
+          if (permanent && run.failures > 0 && afterFailure++ == AFTER_PERMANENT_FAILURE) {
             break;
           }
           Workload.Op op = w.ops.get(j);
-          try {
-            op.run(d);
-          } catch (IOException e) {
-            failures++;
-            if (failures == 1 && !(e instanceof InjectedFaultException)) {
-              // The first failure must be the injected one itself, not a side effect.
-              throw new AssertionError(context + ": step " + j + " (" + op + ") failed with "
-                  + e + " instead of the injected fault", e);
-            }
-            if (op.kind == Workload.Kind.FLUSH) {
-              continue;
-            }
-            String bad = model.failed(op, readAll(d, context + ", after step " + j + " failed"));
-            if (bad != null) {
-              fail(context + ": after step " + j + " (" + op + ") failed with " + e
-                  + ", the open device's " + bad);
-            }
-            continue;
-          }
-          if (op.kind == Workload.Kind.FLUSH) {
-            model.flushed();
-          } else {
-            model.succeeded(op);
+          if (!run.step(d, op, "step " + j) && op.kind != Workload.Kind.FLUSH) {
+            // As a client would: retry the failed request, then flush. A write retried into a
+            // block whose metadata the failure left unwritten must still be durable after that.
+            run.step(d, op, "retry of step " + j);
+            run.step(d, new Workload.Op(Workload.Kind.FLUSH, 0, 0, 0), "flush after step " + j);
           }
         }
         assertTrue(FaultHarness.counter(d, "injected-faults") > 0, context + ": rule never fired");
-        assertTrue(failures > 0, context + ": the fault fired but no request failed");
+        assertTrue(run.failures > 0, context + ": the fault fired but no request failed");
         byte[] all = readAll(d, context + ", at the end");
-        int at = java.util.Arrays.mismatch(all, model.visible());
+        int at = java.util.Arrays.mismatch(all, run.model.visible());
         if (at >= 0) {
           fail(context + ": at the end the open device reads byte " + at + " as " + all[at]
-              + ", expected " + model.visible()[at]);
+              + ", expected " + run.model.visible()[at]);
         }
       } finally {
         try {
@@ -132,9 +113,58 @@ class InjectedFailureTest {
           }
         }
       }
-      FaultHarness.verifyReopened(location, w, model.storageOracle(), context);
+      FaultHarness.verifyReopened(location, w, run.model.storageOracle(), context);
     } finally {
       FaultHarness.delete(location);
+    }
+  }
+
+  /** One run's model and failure count. */
+  private static final class Run {
+    final Workload w;
+    final String location;
+    final String context;
+    final FailureModel model;
+    int failures;
+
+    Run(Workload w, String location, String context) {
+      this.w = w;
+      this.location = location;
+      this.context = context;
+      this.model = new FailureModel(w);
+    }
+
+    /** Runs {@code op} and checks the device against the model; false if it failed (cleanly). */
+    boolean step(BlockDevice d, Workload.Op op, String where) throws IOException {
+      try {
+        op.run(d);
+      } catch (IOException e) {
+        failures++;
+        if (failures == 1 && !(e instanceof InjectedFaultException)) {
+          // The first failure must be the injected one itself, not a side effect.
+          throw new AssertionError(context + ": " + where + " (" + op + ") failed with " + e
+              + " instead of the injected fault", e);
+        }
+        if (op.kind != Workload.Kind.FLUSH) {
+          String bad = model.failed(op, readAll(d, context + ", after " + where + " failed"));
+          if (bad != null) {
+            fail(context + ": after " + where + " (" + op + ") failed with " + e
+                + ", the open device's " + bad);
+          }
+        }
+        return false;
+      }
+      if (op.kind != Workload.Kind.FLUSH) {
+        model.succeeded(op);
+        return true;
+      }
+      model.flushed();
+      if (failures > 0) {
+        // A flush after a failure must not succeed unless what it acknowledges is durable.
+        FaultHarness.verifyCrashCopy(location, w, model.storageOracle(),
+            context + ", " + where);
+      }
+      return true;
     }
   }
 

@@ -119,14 +119,12 @@ class PowerLossTest {
         }
         byte[] b0 = before;
         byte[] b1 = after;
-        FaultHarness.verifyReopened(location, w, (block, actual) -> {
-          byte[] old = w.block(b0, block);
-          byte[] now = w.block(b1, block);
-          if (Arrays.equals(actual, old) || Arrays.equals(actual, now)) {
+        FaultHarness.verifyReopened(location, w, (block, image) -> {
+          if (w.sameBlock(image, b0, block) || w.sameBlock(image, b1, block)) {
             return null;
           }
-          return "holds neither its old contents (" + FaultHarness.describe(actual, old)
-              + ") nor its new ones (" + FaultHarness.describe(actual, now) + ")";
+          return "holds neither its old contents (" + w.describeBlock(image, b0, block)
+              + ") nor its new ones (" + w.describeBlock(image, b1, block) + ")";
         }, context);
         if (qemu) {
           Qemu.Result r = Qemu.img("check", "-f", "vdi", location);

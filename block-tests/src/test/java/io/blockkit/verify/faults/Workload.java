@@ -144,9 +144,34 @@ final class Workload {
     return (int) Math.min(blockSize, size - b * blockSize);
   }
 
-  /** The bytes of block {@code b} of a whole-image array. */
-  byte[] block(byte[] image, int b) {
-    return Arrays.copyOfRange(image, (int) blockStart(b), (int) blockStart(b) + blockLength(b));
+  /** Whether block {@code b} of whole-image array {@code image} holds {@code contents}. */
+  boolean blockEquals(byte[] image, int b, byte[] contents) {
+    int from = (int) blockStart(b);
+    return Arrays.equals(image, from, from + blockLength(b), contents, 0, contents.length);
+  }
+
+  /** Whether block {@code b} is the same in two whole-image arrays. */
+  boolean sameBlock(byte[] image, byte[] other, int b) {
+    int from = (int) blockStart(b);
+    int to = from + blockLength(b);
+    return Arrays.equals(image, from, to, other, from, to);
+  }
+
+  /** Where block {@code b} of {@code image} first differs from {@code expected} (a block's bytes). */
+  String describeBlock(byte[] image, int b, byte[] expected) {
+    int from = (int) blockStart(b);
+    int at = Arrays.mismatch(image, from, from + blockLength(b), expected, 0, expected.length);
+    return at < 0 ? "equal" : "differs at byte " + at + " of the block (" + image[from + at]
+        + " vs " + (at < expected.length ? expected[at] : "none") + ")";
+  }
+
+  /** Where block {@code b} differs between two whole-image arrays. */
+  String describeBlock(byte[] image, byte[] expectedImage, int b) {
+    int from = (int) blockStart(b);
+    int to = from + blockLength(b);
+    int at = Arrays.mismatch(image, from, to, expectedImage, from, to);
+    return at < 0 ? "equal" : "differs at byte " + at + " of the block (" + image[from + at]
+        + " vs " + expectedImage[from + at] + ")";
   }
 
   @Override
