@@ -5,7 +5,6 @@ import java.io.InputStream;
 import java.util.Properties;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Spec;
 
 /** The top-level {@code blockkit} command. */
 @Command(name = "blockkit", mixinStandardHelpOptions = true,
@@ -16,17 +15,13 @@ import picocli.CommandLine.Spec;
         DriversCommand.class},
     footer = {"", "Exit codes and JSON field names follow qemu-img. Run 'blockkit COMMAND --help'."})
 final class BlockkitCommand extends BaseCommand {
-  @Spec
-  CommandLine.Model.CommandSpec spec;
-
   BlockkitCommand(Env env) {
     this.env = env;
   }
 
   @Override
   public Integer call() {
-    spec.commandLine().usage(env.err);
-    throw new CliException(1, "Not enough arguments: name a command");
+    throw new CliException(1, "Not enough arguments: name a command (try 'blockkit --help')");
   }
 
   /** The project version, filtered into a resource at build time. */
