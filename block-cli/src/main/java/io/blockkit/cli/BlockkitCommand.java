@@ -2,6 +2,9 @@ package io.blockkit.cli;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Properties;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -10,11 +13,27 @@ import picocli.CommandLine.Command;
 @Command(name = "blockkit", mixinStandardHelpOptions = true,
     versionProvider = BlockkitCommand.Version.class,
     description = "Inspect, create, check, convert and compare disk images (qemu-img compatible).",
-    subcommands = {InfoCommand.class, CreateCommand.class, CheckCommand.class,
-        ConvertCommand.class, MapCommand.class, CompareCommand.class, BenchCommand.class,
-        DriversCommand.class},
     footer = {"", "Exit codes and JSON field names follow qemu-img. Run 'blockkit COMMAND --help'."})
 final class BlockkitCommand extends BaseCommand {
+  /**
+   * The subcommands, in help order. They are registered by {@link Main}, only the one being run
+   * when it can tell which: building picocli's model of every command costs start-up time.
+   */
+  static final Map<String, Class<? extends BaseCommand>> COMMANDS = commands();
+
+  private static Map<String, Class<? extends BaseCommand>> commands() {
+    Map<String, Class<? extends BaseCommand>> m = new LinkedHashMap<>();
+    m.put("info", InfoCommand.class);
+    m.put("create", CreateCommand.class);
+    m.put("check", CheckCommand.class);
+    m.put("convert", ConvertCommand.class);
+    m.put("map", MapCommand.class);
+    m.put("compare", CompareCommand.class);
+    m.put("bench", BenchCommand.class);
+    m.put("drivers", DriversCommand.class);
+    return Collections.unmodifiableMap(m);
+  }
+
   BlockkitCommand(Env env) {
     this.env = env;
   }
