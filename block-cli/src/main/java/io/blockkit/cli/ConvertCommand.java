@@ -74,7 +74,7 @@ final class ConvertCommand extends BaseCommand {
   boolean compress;
 
   @Option(names = "-t", paramLabel = "CACHE", description = "Target cache mode (accepted for "
-      + "qemu-img compatibility; blockkit always writes through the page cache and flushes at the end).")
+      + "qemu-img compatibility; blockkit writes through the page cache, flushing at the end).")
   String targetCache;
 
   @Option(names = "-T", paramLabel = "CACHE", description = "Source cache mode (accepted for "

@@ -37,7 +37,7 @@ class ErrorPathTest {
   @Test
   void permissionDenied() throws Exception {
     assumeFalse("root".equals(System.getProperty("user.name")),
-        "running as root: permissions are not enforced");
+        "running as root: modes not enforced (PermissionIT runs the tool as nobody)");
     Path f = dir.resolve("secret.raw");
     Files.write(f, new byte[4096]);
     Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("---------"));
@@ -48,7 +48,7 @@ class ErrorPathTest {
   @Test
   void permissionDeniedOnCreateInReadOnlyFolder() throws Exception {
     assumeFalse("root".equals(System.getProperty("user.name")),
-        "running as root: permissions are not enforced");
+        "running as root: modes not enforced (PermissionIT runs the tool as nobody)");
     Path ro = Files.createDirectory(dir.resolve("ro"));
     Files.setPosixFilePermissions(ro, PosixFilePermissions.fromString("r-xr-xr-x"));
     String line = Cli.run("create", "-f", "raw", ro.resolve("x.raw").toString(), "1M")

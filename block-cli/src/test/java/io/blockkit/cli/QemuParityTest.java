@@ -294,7 +294,8 @@ class QemuParityTest {
   @Test
   void mapMatchesQemuWithOffsetsAndLengths() throws Exception {
     String[][] ranges = {{}, {"--start-offset=1000", "--max-length=5000000"},
-        {"--start-offset=5M"}, {"--max-length=1"}, {"--start-offset=100G"}, {"-s", "3M", "-l", "3M"}};
+        {"--start-offset=5M"}, {"--max-length=1"}, {"--start-offset=100G"},
+        {"-s", "3M", "-l", "3M"}};
     List<Path> images = List.of(data, dynamic, fixed, odd, ours,
         Corpus.image("tritium-os__test_08611ba"), Corpus.image("Hubjertov91"));
     for (Path img : images) {
@@ -462,8 +463,9 @@ class QemuParityTest {
       assertTrue(b.get(q.size() - 1).matches(done), mine.out());
       assertTrue(b.get(q.size()).matches("\\d+ IOPS, .*/s"), "our extra line: " + mine.out());
     }
-    String[][] bad = {{"-c", "10", "--flush-interval=50"}, {"-w", "-c", "10", "--flush-interval=10"},
-        {"-t", "bogus", "-c", "1"}, {"-i", "bogus", "-c", "1"}, {"-w", "-U", "-c", "1"}};
+    String[][] bad = {{"-c", "10", "--flush-interval=50"},
+        {"-w", "-c", "10", "--flush-interval=10"}, {"-t", "bogus", "-c", "1"},
+        {"-i", "bogus", "-c", "1"}, {"-w", "-U", "-c", "1"}};
     for (String[] r : bad) {
       List<String> args = new ArrayList<>(List.of("bench"));
       args.addAll(List.of(r));
