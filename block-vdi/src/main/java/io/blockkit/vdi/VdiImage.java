@@ -13,6 +13,7 @@ import io.blockkit.api.error.UnsupportedFeatureException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,8 +32,8 @@ import java.util.concurrent.locks.StampedLock;
 final class VdiImage extends AbstractBlockDevice {
   private static final int STRIPES = 64;
   private static final int COPY_CHUNK = 1 << 20;
-  /** Blocks (with their extra area) up to this size are allocated with a single write. */
-  private static final long SINGLE_WRITE_LIMIT = 8L << 20;
+  /** Blocks moved per pass over the map when compacting. */
+  private static final int COMPACT_BATCH = 1 << 18;
 
   final VdiHeader header;
   final BlockMap map;
@@ -51,6 +52,17 @@ final class VdiImage extends AbstractBlockDevice {
   private final ReentrantLock[] allocationLocks = new ReentrantLock[STRIPES];
   /** Serialises metadata writes so the last write of a map sector carries every entry set before it. */
   private final ReentrantLock metadataLock = new ReentrantLock();
+  /**
+   * Map entries changed in memory whose sectors are not yet written (a request's own, or left by a
+   * failed write), and whether the header must be written. Guarded by {@link #metadataLock}; every
+   * commit and every flush writes them first, so a failed metadata write is retried before any
+   * later flush can succeed.
+   */
+  private long dirtyFirst = Long.MAX_VALUE;
+  private long dirtyLast = -1;
+  private boolean headerDirty;
+  /** True while any of the above is set; read without the lock to keep clean paths lock-free. */
+  private volatile boolean metadataPending;
   /** The next physical block index to hand out. */
   private final AtomicLong nextFree;
   /** Length of the file as far as this session knows (only this session writes it). */
@@ -245,11 +257,8 @@ final class VdiImage extends AbstractBlockDevice {
     long len = Math.min(blockSize - inBlock, end - offset);
     int entry = map.get(block);
     if (!BlockMap.isAllocated(entry)) {
-      while (offset + len < end && !BlockMap.isAllocated(map.get(block + 1))) {
-        block++;
-        len += Math.min(blockSize, end - offset - len);
-      }
-      return Extent.zero(offset, len);
+      long more = map.unallocatedRun(block + 1, ((end - 1) >>> shift) - block);
+      return Extent.zero(offset, Math.min(end, (block + 1 + more) << shift) - offset);
     }
     long phys = Integer.toUnsignedLong(entry);
     long host = dataOffset(phys) + inBlock;
@@ -328,16 +337,11 @@ final class VdiImage extends AbstractBlockDevice {
       long total = header.totalBlockSize();
       long start = header.dataOffset + phys * total;
       markModified(changes);
+      // The data, and zeros around it as a punched hole or a grown file: no block-sized buffer,
+      // and nothing written for the zeros where the child can zero cheaply.
       long head = header.blockExtra + inBlock;
-      if (total <= SINGLE_WRITE_LIMIT) {
-        // The whole block in one request: zeros, the data, zeros.
-        ByteBuffer whole = ByteBuffer.allocate((int) total);
-        whole.position((int) head);
-        whole.put(data);
-        whole.clear();
-        file.write(start, whole);
-      } else {
-        // Large blocks: zero the rest without a block-sized buffer.
+      boolean written = false;
+      try {
         int n = data.remaining();
         if (head > 0) {
           file.writeZeroes(start, head);
@@ -345,6 +349,13 @@ final class VdiImage extends AbstractBlockDevice {
         file.write(start + head, data);
         if (head + n < total) {
           file.writeZeroes(start + head + n, total - head - n);
+        }
+        written = true;
+      } finally {
+        if (!written) {
+          // Hand the block back unless a later allocation took the next one meanwhile (then it
+          // stays a leak): nothing refers to it, and the next allocation rewrites all of it.
+          nextFree.compareAndSet(phys + 1, phys);
         }
       }
       fileLength.accumulateAndGet(start + total, Math::max);
@@ -386,33 +397,75 @@ final class VdiImage extends AbstractBlockDevice {
   }
 
   /**
-   * Writes the header (at most once), then the changed map sectors (one write). The header goes
-   * first so that a crash in between leaves a blocks_allocated that covers the new blocks while the
-   * map does not refer to them yet: a leak, which even readers that trust blocks_allocated (QEMU,
-   * VirtualBox) handle safely. The other order would leave a count below the map, and those
-   * readers would hand out a block the map still uses.
+   * Adds a request's changes to the unwritten metadata and writes all of it: see {@link
+   * #writeDirtyMetadata}.
    */
   private void commit(Changes changes) throws IOException {
-    if (changes.last < 0 && !changes.header) {
+    if (changes.last < 0 && !changes.header && !metadataPending) {
       return;
     }
     metadataLock.lock();
     try {
-      if (changes.header) {
-        writeHeader();
-      }
-      if (changes.last >= 0) {
-        map.writeRange(changes.first, changes.last);
-      }
+      addDirty(changes);
+      writeDirtyMetadata();
+    } finally {
+      metadataPending = headerDirty || dirtyLast >= 0;
+      metadataLock.unlock();
+    }
+  }
+
+  /** Records changes as unwritten without writing them (a later commit or flush does). */
+  private void markDirty(Changes changes) {
+    metadataLock.lock();
+    try {
+      addDirty(changes);
     } finally {
       metadataLock.unlock();
     }
   }
 
-  private void writeHeader() throws IOException {
+  private void addDirty(Changes changes) {
+    dirtyFirst = Math.min(dirtyFirst, changes.first);
+    dirtyLast = Math.max(dirtyLast, changes.last);
+    headerDirty |= changes.header;
+    metadataPending = headerDirty || dirtyLast >= 0;
+  }
+
+  /**
+   * Writes the unwritten map sectors and, when needed, the header (at most one write each, except
+   * for repairs of huge maps). Caller holds {@link #metadataLock} and the layout lock (shared or
+   * exclusive).
+   *
+   * <p>The file must never hold a map entry using a physical block at or past its
+   * blocks_allocated: QEMU and VirtualBox allocate there and would overwrite the block. So the
+   * map sectors are taken first (with entries other requests set meanwhile, which may use blocks
+   * they have just allocated), then the count: every block an entry uses was counted in {@link
+   * #nextFree} before the entry was set. The header goes first when the count rises or stays
+   * (a crash in between leaks the new blocks), and last when it falls, which only compaction
+   * does after the map stopped using the blocks. A failed write leaves its part dirty.
+   */
+  private void writeDirtyMetadata() throws IOException {
+    BlockMap.Sectors sectors = dirtyLast >= 0 ? map.sectors(dirtyFirst, dirtyLast) : null;
     long count = nextFree.get();
-    file.write(0, header.encode(count, uuidModify));
-    headerCount = count;
+    boolean needHeader = headerDirty || sectors != null && sectors.highestBlock() >= headerCount;
+    if (sectors != null && count < headerCount) {
+      writeMapSectors(sectors);
+      sectors = null;
+    }
+    if (needHeader) {
+      file.write(0, header.encode(count, uuidModify));
+      headerCount = count;
+      headerDirty = false;
+    }
+    if (sectors != null) {
+      writeMapSectors(sectors);
+    }
+  }
+
+  private void writeMapSectors(BlockMap.Sectors sectors) throws IOException {
+    map.write(sectors);
+    dirtyFirst = Long.MAX_VALUE;
+    dirtyLast = -1;
   }
 
   private static boolean isAllZero(ByteBuffer b) {
@@ -517,69 +570,79 @@ final class VdiImage extends AbstractBlockDevice {
     if (last < 0) {
       return;
     }
-    Changes changes = new Changes();
-    markModified(changes);
-    map.writeRange(first, last);
-    // The ZERO entries must be durable before the freed blocks are overwritten by moved data.
-    file.flush();
-    compact();
+    Changes freed = new Changes();
+    freed.entry(first);
+    freed.entry(last);
+    compact(freed);
   }
 
   /**
    * Moves the highest physical blocks into unreferenced physical blocks below them, then rewrites
-   * blocks_allocated and truncates the file after the last block in use. Order: copy data, flush,
-   * map, header, flush, truncate, so a crash at any point leaves at worst a leak. Caller holds the
-   * layout lock exclusively and has made the entries that freed blocks durable.
+   * blocks_allocated and truncates the file after the last block in use. Order: every unwritten
+   * map entry (those that freed blocks among them), flush, copy data, flush, map, header, flush,
+   * truncate, so a crash at any point leaves at worst a leak. The count falls only once the map
+   * written to the file has stopped using the blocks past it, so no new block can go where the
+   * file still keeps an old one. Caller holds the layout lock exclusively.
    *
    * @return the number of blocks moved
    */
   long compact() throws IOException {
-    markModified(new Changes());
-    long count = nextFree.get();
-    int[] owner = new int[(int) Math.min(count, header.blocks)];
-    java.util.Arrays.fill(owner, -1);
-    for (int b = 0; b < map.size(); b++) {
-      int e = map.get(b);
-      if (BlockMap.isAllocated(e) && Integer.toUnsignedLong(e) < owner.length) {
-        owner[e] = b;
+    return compact(new Changes());
+  }
+
+  private long compact(Changes freed) throws IOException {
+    markModified(freed);
+    // The entries that freed blocks must be durable before moved data overwrites those blocks.
+    commit(freed);
+    file.flush();
+    long count = Math.min(nextFree.get(), header.blocks);
+    // A bit per physical block: bounded memory even for half a billion blocks.
+    BitSet used = new BitSet((int) count);
+    BlockMap.Cursor scan = map.cursor();
+    for (long b = 0; b < map.size(); b++) {
+      int e = scan.get(b);
+      if (BlockMap.isAllocated(e) && Integer.toUnsignedLong(e) < count) {
+        used.set(e);
       }
     }
-    int hole = 0;
-    int top = owner.length - 1;
     long moved = 0;
-    long first = Long.MAX_VALUE;
-    long last = -1;
-    List<long[]> moves = new ArrayList<>();
     while (true) {
-      while (top >= 0 && owner[top] < 0) {
-        top--;
+      // Pair the lowest holes with the highest blocks in use, a batch at a time.
+      int[] from = new int[COMPACT_BATCH];
+      int[] to = new int[COMPACT_BATCH];
+      int n = 0;
+      int top = used.length() - 1;
+      int hole = used.nextClearBit(0);
+      while (n < COMPACT_BATCH && hole < top) {
+        from[n] = top;
+        to[n] = hole;
+        n++;
+        top = used.previousSetBit(top - 1);
+        hole = used.nextClearBit(hole + 1);
       }
-      while (hole < top && owner[hole] >= 0) {
-        hole++;
-      }
-      if (hole >= top) {
+      if (n == 0) {
         break;
       }
-      moves.add(new long[] {top, hole, owner[top]});
-      owner[hole] = owner[top];
-      owner[top] = -1;
-    }
-    long newCount = top + 1;
-    for (long[] m : moves) {
-      copyBlock(m[0], m[1]);
-    }
-    if (!moves.isEmpty()) {
-      file.flush();
-      for (long[] m : moves) {
-        map.set(m[2], (int) m[1]);
-        first = Math.min(first, m[2]);
-        last = Math.max(last, m[2]);
-        moved++;
+      long[] owners = ownersOf(from, n);
+      for (int i = 0; i < n; i++) {
+        copyBlock(from[i], to[i]);
       }
-      map.writeRange(first, last);
+      file.flush();
+      for (int i = 0; i < n; i++) {
+        map.set(owners[i], to[i]);
+        used.clear(from[i]);
+        used.set(to[i]);
+      }
+      writeMovedEntries(owners);
+      // Everything set so far is written (a failure would have thrown): pages may be dropped.
+      map.releasePinned();
+      moved += n;
     }
+    long newCount = used.length();
     nextFree.set(newCount);
-    writeHeader();
+    Changes lowerCount = new Changes();
+    lowerCount.header = true;
+    commit(lowerCount);
     file.flush();
     long newLength = header.dataOffset + newCount * header.totalBlockSize();
     if (fileLength.get() > newLength && file.capabilities().contains(Capability.RESIZE)) {
@@ -587,6 +650,69 @@ final class VdiImage extends AbstractBlockDevice {
       fileLength.set(newLength);
     }
     return moved;
+  }
+
+  /**
+   * The virtual block using each of {@code phys[0..n)} (strictly decreasing physical indexes), in
+   * one pass over the map.
+   */
+  private long[] ownersOf(int[] phys, int n) throws IOException {
+    long[] owners = new long[n];
+    java.util.Arrays.fill(owners, -1);
+    BlockMap.Cursor scan = map.cursor();
+    for (long b = 0; b < map.size(); b++) {
+      int e = scan.get(b);
+      if (!BlockMap.isAllocated(e) || e < phys[n - 1] || e > phys[0]) {
+        continue;
+      }
+      // phys is decreasing: search its negation, which increases.
+      int lo = 0;
+      int hi = n - 1;
+      while (lo <= hi) {
+        int mid = (lo + hi) >>> 1;
+        if (phys[mid] > e) {
+          lo = mid + 1;
+        } else if (phys[mid] < e) {
+          hi = mid - 1;
+        } else {
+          owners[mid] = b;
+          break;
+        }
+      }
+    }
+    return owners;
+  }
+
+  /**
+   * Writes the map sectors holding the given entries, one write per cluster of nearby entries. If
+   * a write fails, the clusters not written yet stay dirty with it, so a later commit or flush
+   * writes them.
+   */
+  private void writeMovedEntries(long[] blocks) throws IOException {
+    long[] sorted = blocks.clone();
+    java.util.Arrays.sort(sorted);
+    int i = 0;
+    while (i < sorted.length) {
+      int j = i;
+      while (j + 1 < sorted.length && sorted[j + 1] - sorted[j] <= 128) {
+        j++;
+      }
+      Changes cluster = new Changes();
+      cluster.entry(sorted[i]);
+      cluster.entry(sorted[j]);
+      try {
+        commit(cluster);
+      } catch (IOException e) {
+        if (j + 1 < sorted.length) {
+          Changes rest = new Changes();
+          rest.entry(sorted[j + 1]);
+          rest.entry(sorted[sorted.length - 1]);
+          markDirty(rest);
+        }
+        throw e;
+      }
+      i = j + 1;
+    }
   }
 
   private void copyBlock(long from, long to) throws IOException {
@@ -607,9 +733,26 @@ final class VdiImage extends AbstractBlockDevice {
     }
   }
 
+  /** Writes the metadata failed writes left unwritten, then flushes the file. */
   @Override
   protected void doFlush() throws IOException {
+    if (metadataPending) {
+      long stamp = layoutLock.readLock();
+      try {
+        commit(new Changes());
+      } finally {
+        layoutLock.unlockRead(stamp);
+      }
+    }
     file.flush();
+  }
+
+  /** A last try at metadata failed writes left unwritten; the file is not flushed, as before. */
+  @Override
+  protected void doClose() throws IOException {
+    if (metadataPending) {
+      commit(new Changes());
+    }
   }
 
   // ---------------------------------------------------------------- check, info
@@ -639,6 +782,15 @@ final class VdiImage extends AbstractBlockDevice {
   /** For {@link VdiCheck}: where the next allocation goes (compaction starts from it). */
   void setNextFree(long count) {
     nextFree.set(count);
+  }
+
+  /** For {@link VdiCheck}: writes entries it changed in memory, as a request would. */
+  void writeEntries(long first, long last) throws IOException {
+    Changes changes = new Changes();
+    changes.entry(first);
+    changes.entry(last);
+    markModified(changes);
+    commit(changes);
   }
 
   /** For {@link VdiCheck}: marks the session modified (new modification UUID on the next header write). */
