@@ -359,8 +359,10 @@ final class VdiImage extends AbstractBlockDevice {
         }
       }
       fileLength.accumulateAndGet(start + total, Math::max);
-      // Publish only after the data is in place: readers see zeros or the whole block.
-      map.set(block, (int) phys);
+      // Publish only after the data is in place: readers see zeros or the whole block. The entry
+      // is marked unwritten before anyone can see it, so that a flush after another request's
+      // write into this block writes the entry even if this request has not committed yet.
+      publish(block, (int) phys);
       changes.entry(block);
       changes.header = true;
     } finally {
@@ -401,7 +403,7 @@ final class VdiImage extends AbstractBlockDevice {
    * #writeDirtyMetadata}.
    */
   private void commit(Changes changes) throws IOException {
-    if (changes.last < 0 && !changes.header && !metadataPending) {
+    if (changes.last < 0 && !changes.header) {
       return;
     }
     metadataLock.lock();
@@ -410,6 +412,39 @@ final class VdiImage extends AbstractBlockDevice {
       writeDirtyMetadata();
     } finally {
       metadataPending = headerDirty || dirtyLast >= 0;
+      metadataLock.unlock();
+    }
+  }
+
+  /**
+   * Writes whatever metadata is unwritten: left by a failed write, or published by a request that
+   * has not committed yet.
+   */
+  private void writePendingMetadata() throws IOException {
+    if (!metadataPending) {
+      return;
+    }
+    metadataLock.lock();
+    try {
+      writeDirtyMetadata();
+    } finally {
+      metadataPending = headerDirty || dirtyLast >= 0;
+      metadataLock.unlock();
+    }
+  }
+
+  /**
+   * Sets a new block's entry, marked unwritten in the same step: no metadata write can fall
+   * between the two and leave a visible entry that nothing will write.
+   */
+  private void publish(long block, int phys) throws IOException {
+    metadataLock.lock();
+    try {
+      dirtyFirst = Math.min(dirtyFirst, block);
+      dirtyLast = Math.max(dirtyLast, block);
+      metadataPending = true;
+      map.set(block, phys);
+    } finally {
       metadataLock.unlock();
     }
   }
@@ -592,8 +627,10 @@ final class VdiImage extends AbstractBlockDevice {
 
   private long compact(Changes freed) throws IOException {
     markModified(freed);
-    // The entries that freed blocks must be durable before moved data overwrites those blocks.
+    // The entries that freed blocks (and any other unwritten metadata) must be durable before
+    // moved data overwrites those blocks.
     commit(freed);
+    writePendingMetadata();
     file.flush();
     long count = Math.min(nextFree.get(), header.blocks);
     // A bit per physical block: bounded memory even for half a billion blocks.
@@ -739,7 +776,7 @@ final class VdiImage extends AbstractBlockDevice {
     if (metadataPending) {
       long stamp = layoutLock.readLock();
       try {
-        commit(new Changes());
+        writePendingMetadata();
       } finally {
         layoutLock.unlockRead(stamp);
       }
@@ -750,9 +787,7 @@ final class VdiImage extends AbstractBlockDevice {
   /** A last try at metadata failed writes left unwritten; the file is not flushed, as before. */
   @Override
   protected void doClose() throws IOException {
-    if (metadataPending) {
-      commit(new Changes());
-    }
+    writePendingMetadata();
   }
 
   // ---------------------------------------------------------------- check, info

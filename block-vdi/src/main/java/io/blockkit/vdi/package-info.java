@@ -87,7 +87,9 @@
  *       reading what it wrote) and are written again by the next request that writes metadata, by
  *       {@link io.blockkit.api.BlockDevice#flush()} before it flushes the file (so a flush fails
  *       while they cannot be written, and never acknowledges writes whose map entry is missing on
- *       disk) and by close.
+ *       disk) and by close. A new block's entry counts as unwritten from the moment it becomes
+ *       visible, so a flush also writes the entries of allocations still in progress, which other
+ *       requests may already have written into.
  *   <li>Zeros cost nothing: all-zero data for an unallocated block allocates nothing; writeZeroes and
  *       discard make whole blocks ZERO (0xfffffffe) and write zeros in place into the covered part
  *       of allocated blocks only. An allocated block that becomes ZERO is filled by moving the last

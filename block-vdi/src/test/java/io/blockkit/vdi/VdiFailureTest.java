@@ -230,8 +230,8 @@ class VdiFailureTest {
   }
 
   /**
-   * The header's count is taken after the map sectors it goes with, so an entry a concurrent
-   * request sets in between cannot reach the file with a count that does not cover it.
+   * An entry a concurrent request sets while another writes its header and map sectors cannot
+   * reach the file with a count that does not cover it.
    */
   @Test
   void theCountIsTakenAfterTheMapSectorsItCovers() throws Exception {
@@ -260,17 +260,58 @@ class VdiFailureTest {
       first.start();
       await(firstHeld);
       second.start();
+      // The second request allocates while the first one writes its metadata: it either sets
+      // its entry then, or (as now) waits to set it until that write is done.
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (!BlockMap.isAllocated(img.map.get(2)) && System.nanoTime() < deadline) {
+      while (!BlockMap.isAllocated(img.map.get(2)) && second.getState() != Thread.State.WAITING
+          && System.nanoTime() < deadline) {
         Thread.sleep(1);
       }
-      assertTrue(BlockMap.isAllocated(img.map.get(2)), "second request did not allocate");
       releaseFirst.countDown();
       first.join();
       second.join();
       assertEquals(null, failure.get());
       assertNotNull(crash.get());
       checkCrashImage(crash.get());
+    }
+  }
+
+  /**
+   * A write into a block another request has allocated but not committed yet is acknowledged; a
+   * flush after it must write that block's entry, or a crash loses the flushed write.
+   */
+  @Test
+  void aFlushWritesEntriesOfAllocationsStillInProgress() throws Exception {
+    HookedDevice dev = newImage("8M");
+    try (VdiImage img = open(dev)) {
+      TestSupport.write(img, 0, fill(MB, 1));
+      CountDownLatch held = new CountDownLatch(1);
+      CountDownLatch release = new CountDownLatch(1);
+      dev.hook = (kind, offset, length) -> {
+        // The data of physical block 2: the second new block of the request below.
+        if (kind.equals("write") && offset == DATA + 2L * MB) {
+          held.countDown();
+          await(release);
+        }
+      };
+      AtomicReference<Throwable> failure = new AtomicReference<>();
+      Thread allocator = new Thread(() -> run(failure,
+          () -> TestSupport.write(img, 2L * MB, fill(2 * MB, 2))));
+      allocator.start();
+      await(held);
+      // Block 2 is published; the request that allocated it has not committed.
+      TestSupport.write(img, 2L * MB + 10, fill(5, 7));
+      img.flush();
+      byte[] crash = dev.mem.bytes();
+      release.countDown();
+      allocator.join();
+      assertEquals(null, failure.get());
+      checkCrashImage(crash);
+      byte[] want = fill(MB, 2);
+      Arrays.fill(want, 10, 15, (byte) 7);
+      try (VdiImage after = TestSupport.open(crash, true)) {
+        assertArrayEquals(want, TestSupport.read(after, 2L * MB, MB), "flushed write lost");
+      }
     }
   }
 
