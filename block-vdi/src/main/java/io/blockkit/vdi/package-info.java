@@ -65,8 +65,10 @@
  *
  * <h2>Writing</h2>
  * <ul>
- *   <li>A new block gets the next free physical index (appended); a partial write into it is
- *       zero-filled to a whole block written in one request. On a writable open the next free index
+ *   <li>A new block gets the next free physical index (appended); the data are written, and the
+ *       rest of the block (and its extra area) is zeroed with the file's writeZeroes, which the file
+ *       protocol does by growing the file or punching a hole, so no block-sized buffer is
+ *       allocated or written. On a writable open the next free index
  *       is the largest of blocks_allocated, the highest map entry + 1 and the blocks the file length
  *       covers, so a stale header never leads to reuse of a referenced block.
  *   <li>Order per request: data, then at most one header write, then one write of the changed map
