@@ -46,17 +46,21 @@ final class VdiCheck {
     }
     List<String> repairs = new ArrayList<>();
     if (mode.repairsCorruptions() && !before.badEntries.isEmpty()) {
+      // In a differencing image FREE means "ask the parent": the image could no longer be opened
+      // (backing images are unsupported), and older parent data would show through. ZERO instead.
+      int cleared = h.isDifferencing() ? BlockMap.ZERO : BlockMap.FREE;
       long first = Long.MAX_VALUE;
       long last = -1;
       for (long b : before.badEntries) {
-        image.map.set(b, BlockMap.FREE);
+        image.map.set(b, cleared);
         first = Math.min(first, b);
         last = Math.max(last, b);
       }
       image.markRepaired();
       image.map.writeRange(first, last);
       image.file().flush();
-      repairs.add("Repaired: " + before.badEntries.size() + " block map entries set to FREE");
+      repairs.add("Repaired: " + before.badEntries.size() + " block map entries set to "
+          + (cleared == BlockMap.FREE ? "FREE" : "ZERO"));
     }
     if (mode.repairsCorruptions() || before.report.corruptions() == 0) {
       // Every remaining entry is in range and unique: fill holes, fix the count, truncate.

@@ -89,7 +89,9 @@
  * Leaks: unreferenced physical blocks, space after the last block in use, and a blocks_allocated
  * above the blocks that exist. REPAIR_LEAKS fills holes by moving blocks, fixes the count and
  * truncates the file (with corruptions present it only truncates past every referenced block);
- * REPAIR_ALL first sets the bad entries to FREE (keeping the first owner of a shared block).
+ * REPAIR_ALL first sets the bad entries to FREE (keeping the first owner of a shared block), or to
+ * ZERO in a differencing image, where FREE would hand the block to the parent and leave an image
+ * this driver refuses to open.
  *
  * <h2>Info</h2>
  * {@code format-specific} keys: {@code type} (dynamic, fixed, undo, differencing), {@code version},

@@ -154,4 +154,27 @@ class VdiCheckTest {
       assertFalse(r.messages().isEmpty());
     }
   }
+
+  /** Found by fuzzing: repair used to set bad entries to FREE, leaving an image we cannot open. */
+  @Test
+  void repairOfADifferencingImageZeroesBadEntriesSoItStillOpens() throws Exception {
+    VdiBytes v = healthy();
+    v.linkage = java.util.UUID.fromString("3e3e3e20-000a-0000-0000-000000000000");
+    v.map[2] = 0xfffffffe;
+    v.map[4] = 0xfffffffe;
+    v.map[5] = 6;
+    MemDevice file = new MemDevice(v.build());
+    try (VdiImage img = TestSupport.open(file, false)) {
+      CheckReport r = img.check(CheckMode.REPAIR_ALL);
+      assertTrue(r.isClean(), r.messages().toString());
+      assertEquals(1, r.corruptionsFixed());
+      assertTrue(r.messages().stream().anyMatch(m -> m.contains("set to ZERO")), r.messages()
+          .toString());
+    }
+    try (VdiImage img = TestSupport.open(file.bytes(), true)) {
+      assertTrue(img.check(CheckMode.REPORT).isClean());
+      assertArrayEquals(new byte[MB], TestSupport.read(img, 5L * MB, MB));
+      assertArrayEquals(VdiBytes.pattern(2, MB), TestSupport.read(img, 3L * MB, MB));
+    }
+  }
 }
