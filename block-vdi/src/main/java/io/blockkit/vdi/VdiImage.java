@@ -565,8 +565,10 @@ final class VdiImage extends AbstractBlockDevice {
       owner[top] = -1;
     }
     long newCount = top + 1;
+    ByteBuffer buffer = moves.isEmpty() ? null
+        : ByteBuffer.allocate((int) Math.min(COPY_CHUNK, header.totalBlockSize()));
     for (long[] m : moves) {
-      copyBlock(m[0], m[1]);
+      copyBlock(m[0], m[1], buffer);
     }
     if (!moves.isEmpty()) {
       file.flush();
@@ -589,21 +591,30 @@ final class VdiImage extends AbstractBlockDevice {
     return moved;
   }
 
-  private void copyBlock(long from, long to) throws IOException {
+  /**
+   * Copies physical block {@code from} (extra area included) over block {@code to}, which lies
+   * below it, through {@code buffer}. A source cut short by the end of the file (possible only for
+   * blocks wholly past the virtual size, which check accepts) is copied as far as the file goes;
+   * the rest of the destination that the file holds is zeroed, so no stale bytes of the block
+   * that was there remain, and nothing is written past the end: moving such a block must not
+   * grow the file by a whole block of zeros.
+   */
+  private void copyBlock(long from, long to, ByteBuffer buffer) throws IOException {
     long total = header.totalBlockSize();
     long src = header.dataOffset + from * total;
     long dst = header.dataOffset + to * total;
     long eof = fileLength.get();
-    for (long done = 0; done < total; done += COPY_CHUNK) {
-      int n = (int) Math.min(COPY_CHUNK, total - done);
-      ByteBuffer buf = ByteBuffer.allocate(n);
-      // A block cut short by the end of the file copies as zeros past the end.
-      int avail = (int) Math.max(0, Math.min(n, eof - (src + done)));
-      if (avail > 0) {
-        file.read(src + done, buf.limit(avail));
-      }
-      buf.clear();
-      file.write(dst + done, buf);
+    long stored = Math.max(0, Math.min(total, eof - src));
+    for (long done = 0; done < stored; done += buffer.capacity()) {
+      int n = (int) Math.min(buffer.capacity(), stored - done);
+      buffer.clear().limit(n);
+      file.read(src + done, buffer);
+      buffer.flip();
+      file.write(dst + done, buffer);
+    }
+    long zeroEnd = Math.min(dst + total, eof);
+    if (dst + stored < zeroEnd) {
+      file.writeZeroes(dst + stored, zeroEnd - dst - stored);
     }
   }
 
