@@ -24,6 +24,10 @@
  * the header, the data after the map, and the whole map inside the file. Data past the end of the
  * file is allowed on open (a truncated image) but every read reaching it fails with
  * {@link io.blockkit.api.error.DataUnavailableException} naming the block, and check reports it.
+ * A block whose map entry is out of range (not below {@code blocks_in_image}) is never read or
+ * written at the offset the entry would give: reads fail with a DataUnavailableException for its
+ * range, writes with a {@link io.blockkit.api.error.CorruptImageException}, block status reports
+ * it as data without a host offset, and check reports it.
  * Offsets that are not multiples of 512 only produce a warning (QEMU refuses them, VirtualBox does
  * not). Disk sizes that are not a multiple of 512 are rounded <em>up</em> as QEMU does, so no stored
  * byte is hidden; {@code info} reports the stored size as {@code disk-size}. The map is read lazily in
