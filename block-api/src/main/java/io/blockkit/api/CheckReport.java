@@ -53,6 +53,13 @@ public record CheckReport(long corruptions, long leaks, long checkErrors, long c
       return this;
     }
 
+    /** Counts {@code count} corruptions under one message (a summary of many alike). */
+    public Builder corruptions(long count, String message) {
+      corruptions += count;
+      messages.add("ERROR: " + message);
+      return this;
+    }
+
     public Builder leak(String message) {
       leaks++;
       messages.add("Leaked: " + message);

@@ -120,8 +120,13 @@ final class FileDevice extends AbstractBlockDevice {
         punchOrWrite(offset, Math.min(end, size) - offset);
       }
       if (end > size) {
-        // past the end: growing the file leaves a hole, which reads as zeros
-        FileDriver.setLength(channel, natives, end);
+        // Past the end: writing the last byte grows the file and leaves a hole, which reads as
+        // zeros. Unlike ftruncate it never shrinks the file, so a concurrent write that has
+        // already grown it further (another block being appended) cannot be cut off.
+        ByteBuffer one = ByteBuffer.allocate(1);
+        while (one.hasRemaining()) {
+          channel.write(one, end - 1);
+        }
       }
     } catch (IOException e) {
       throw FileErrors.map(location(), e);

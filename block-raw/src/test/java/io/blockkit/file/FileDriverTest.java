@@ -46,6 +46,56 @@ class FileDriverTest {
         null, w -> { }));
   }
 
+  /**
+   * Appending formats zero the tail of a new block with writeZeroes past the end while another
+   * thread appends the next block: growing the file for the zeros must never cut off the other
+   * thread's data (an ftruncate to a length read before the other write would).
+   */
+  @Test
+  void zeroingPastTheEndNeverShrinksAConcurrentlyGrownFile() throws Exception {
+    Path p = create("grow.img", "size=0");
+    int unit = 4096;
+    int pairs = 4000;
+    try (BlockDevice d = open(p, false, false)) {
+      java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(2);
+      Thread zeros = new Thread(() -> {
+        try {
+          start.await();
+          for (int i = 0; i < pairs; i++) {
+            d.writeZeroes(2L * i * unit, unit);
+          }
+        } catch (Exception e) {
+          throw new AssertionError(e);
+        }
+      });
+      Thread data = new Thread(() -> {
+        byte[] b = new byte[unit];
+        try {
+          start.await();
+          for (int i = 0; i < pairs; i++) {
+            Arrays.fill(b, (byte) (i % 250 + 1));
+            d.write((2L * i + 1) * unit, ByteBuffer.wrap(b));
+          }
+        } catch (Exception e) {
+          throw new AssertionError(e);
+        }
+      });
+      zeros.start();
+      data.start();
+      zeros.join();
+      data.join();
+      assertEquals(2L * pairs * unit, d.size());
+      ByteBuffer back = ByteBuffer.allocate(unit);
+      for (int i = 0; i < pairs; i++) {
+        back.clear();
+        d.read((2L * i + 1) * unit, back);
+        byte[] expected = new byte[unit];
+        Arrays.fill(expected, (byte) (i % 250 + 1));
+        assertArrayEquals(expected, back.array(), "unit " + (2 * i + 1) + " was cut off");
+      }
+    }
+  }
+
   // ------------------------------------------------------------------ bad input
 
   @Test

@@ -29,6 +29,20 @@ public final class VdiDriver implements BlockDriver {
   static final int CREATE_MAP_OFFSET = 512;
   static final int CREATE_DATA_ALIGNMENT = 4096;
 
+  private final int mapPageShift;
+  private final int mapCachePages;
+
+  /** The driver as ServiceLoader makes it. */
+  public VdiDriver() {
+    this(BlockMap.DEFAULT_PAGE_SHIFT, BlockMap.defaultCacheLimit());
+  }
+
+  /** For tests: block maps held in pages of {@code 1 << mapPageShift} entries, few kept. */
+  VdiDriver(int mapPageShift, int mapCachePages) {
+    this.mapPageShift = mapPageShift;
+    this.mapCachePages = mapCachePages;
+  }
+
   @Override
   public String name() {
     return NAME;
@@ -87,13 +101,20 @@ public final class VdiDriver implements BlockDriver {
           + "offset that is not a multiple of 512 (" + header.blocksOffset + ", "
           + header.dataOffset + "); QEMU will not open it");
     }
-    BlockMap map = new BlockMap(file, header.blocksOffset, header.blocks);
+    if (!header.isV0() && header.legacyGeometry[3] != VdiHeader.SECTOR_SIZE) {
+      // VirtualBox ignores the legacy geometry of 1.1 headers; QEMU refuses any other value.
+      request.warnings().accept("WARNING: VDI image '" + location + "' has a legacy geometry "
+          + "sector size (header.sector_size at offset 360) of "
+          + Integer.toUnsignedString(header.legacyGeometry[3]) + ", not 512; QEMU will not open it");
+    }
+    BlockMap map = new BlockMap(file, header.blocksOffset, header.blocks, mapPageShift,
+        mapCachePages);
     long nextFree = header.blocksAllocated;
     if (header.isDifferencing()) {
-      map.loadAll();
       long free = 0;
+      BlockMap.Cursor scan = map.cursor();
       for (long b = 0; b < header.blocks; b++) {
-        if (map.get(b) == BlockMap.FREE) {
+        if (scan.get(b) == BlockMap.FREE) {
           free++;
         }
       }
@@ -102,7 +123,6 @@ public final class VdiDriver implements BlockDriver {
       }
     }
     if (!request.readOnly()) {
-      map.loadAll();
       nextFree = firstUnusedBlock(header, map, length);
     }
     return new VdiImage(this, location, request.readOnly(), file, header, map, nextFree, length);
@@ -115,8 +135,9 @@ public final class VdiDriver implements BlockDriver {
   private static long firstUnusedBlock(VdiHeader h, BlockMap map, long fileLength)
       throws IOException {
     long next = h.blocksAllocated;
+    BlockMap.Cursor scan = map.cursor();
     for (long b = 0; b < h.blocks; b++) {
-      int e = map.get(b);
+      int e = scan.get(b);
       // Entries past blocks_in_image are corrupt (check reports them); they do not move the end.
       if (BlockMap.isAllocated(e) && Integer.toUnsignedLong(e) < h.blocks) {
         next = Math.max(next, Integer.toUnsignedLong(e) + 1);

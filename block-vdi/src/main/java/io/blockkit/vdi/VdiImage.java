@@ -14,6 +14,7 @@ import io.blockkit.api.error.UnsupportedFeatureException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,8 +33,8 @@ import java.util.concurrent.locks.StampedLock;
 final class VdiImage extends AbstractBlockDevice {
   private static final int STRIPES = 64;
   private static final int COPY_CHUNK = 1 << 20;
-  /** Blocks (with their extra area) up to this size are allocated with a single write. */
-  private static final long SINGLE_WRITE_LIMIT = 8L << 20;
+  /** Blocks moved per pass over the map when compacting. */
+  private static final int COMPACT_BATCH = 1 << 18;
 
   final VdiHeader header;
   final BlockMap map;
@@ -282,11 +283,8 @@ final class VdiImage extends AbstractBlockDevice {
     long len = Math.min(blockSize - inBlock, end - offset);
     int entry = map.get(block);
     if (!BlockMap.isAllocated(entry)) {
-      while (offset + len < end && !BlockMap.isAllocated(map.get(block + 1))) {
-        block++;
-        len += Math.min(blockSize, end - offset - len);
-      }
-      return Extent.zero(offset, len);
+      long more = map.unallocatedRun(block + 1, ((end - 1) >>> shift) - block);
+      return Extent.zero(offset, Math.min(end, (block + 1 + more) << shift) - offset);
     }
     long phys = Integer.toUnsignedLong(entry);
     if (phys >= header.blocks) {
@@ -370,24 +368,16 @@ final class VdiImage extends AbstractBlockDevice {
       long total = header.totalBlockSize();
       long start = header.dataOffset + phys * total;
       markModified(changes);
+      // The data, and zeros around it as a punched hole or a grown file: no block-sized buffer,
+      // and nothing written for the zeros where the child can zero cheaply.
       long head = header.blockExtra + inBlock;
-      if (total <= SINGLE_WRITE_LIMIT) {
-        // The whole block in one request: zeros, the data, zeros.
-        ByteBuffer whole = ByteBuffer.allocate((int) total);
-        whole.position((int) head);
-        whole.put(data);
-        whole.clear();
-        file.write(start, whole);
-      } else {
-        // Large blocks: zero the rest without a block-sized buffer.
-        int n = data.remaining();
-        if (head > 0) {
-          file.writeZeroes(start, head);
-        }
-        file.write(start + head, data);
-        if (head + n < total) {
-          file.writeZeroes(start + head + n, total - head - n);
-        }
+      int n = data.remaining();
+      if (head > 0) {
+        file.writeZeroes(start, head);
+      }
+      file.write(start + head, data);
+      if (head + n < total) {
+        file.writeZeroes(start + head + n, total - head - n);
       }
       fileLength.accumulateAndGet(start + total, Math::max);
       // Publish only after the data is in place: readers see zeros or the whole block.
@@ -577,51 +567,53 @@ final class VdiImage extends AbstractBlockDevice {
    */
   long compact() throws IOException {
     markModified(new Changes());
-    long count = nextFree.get();
-    int[] owner = new int[(int) Math.min(count, header.blocks)];
-    java.util.Arrays.fill(owner, -1);
-    for (int b = 0; b < map.size(); b++) {
-      int e = map.get(b);
-      if (BlockMap.isAllocated(e) && Integer.toUnsignedLong(e) < owner.length) {
-        owner[e] = b;
+    long count = Math.min(nextFree.get(), header.blocks);
+    // A bit per physical block: bounded memory even for half a billion blocks.
+    BitSet used = new BitSet((int) count);
+    BlockMap.Cursor scan = map.cursor();
+    for (long b = 0; b < map.size(); b++) {
+      int e = scan.get(b);
+      if (BlockMap.isAllocated(e) && Integer.toUnsignedLong(e) < count) {
+        used.set(e);
       }
     }
-    int hole = 0;
-    int top = owner.length - 1;
     long moved = 0;
-    long first = Long.MAX_VALUE;
-    long last = -1;
-    List<long[]> moves = new ArrayList<>();
+    ByteBuffer buffer = null;
     while (true) {
-      while (top >= 0 && owner[top] < 0) {
-        top--;
+      // Pair the lowest holes with the highest blocks in use, a batch at a time.
+      int[] from = new int[COMPACT_BATCH];
+      int[] to = new int[COMPACT_BATCH];
+      int n = 0;
+      int top = used.length() - 1;
+      int hole = used.nextClearBit(0);
+      while (n < COMPACT_BATCH && hole < top) {
+        from[n] = top;
+        to[n] = hole;
+        n++;
+        top = used.previousSetBit(top - 1);
+        hole = used.nextClearBit(hole + 1);
       }
-      while (hole < top && owner[hole] >= 0) {
-        hole++;
-      }
-      if (hole >= top) {
+      if (n == 0) {
         break;
       }
-      moves.add(new long[] {top, hole, owner[top]});
-      owner[hole] = owner[top];
-      owner[top] = -1;
-    }
-    long newCount = top + 1;
-    ByteBuffer buffer = moves.isEmpty() ? null
-        : ByteBuffer.allocate((int) Math.min(COPY_CHUNK, header.totalBlockSize()));
-    for (long[] m : moves) {
-      copyBlock(m[0], m[1], buffer);
-    }
-    if (!moves.isEmpty()) {
-      file.flush();
-      for (long[] m : moves) {
-        map.set(m[2], (int) m[1]);
-        first = Math.min(first, m[2]);
-        last = Math.max(last, m[2]);
-        moved++;
+      long[] owners = ownersOf(from, n);
+      if (buffer == null) {
+        buffer = ByteBuffer.allocate((int) Math.min(COPY_CHUNK, header.totalBlockSize()));
       }
-      map.writeRange(first, last);
+      for (int i = 0; i < n; i++) {
+        copyBlock(from[i], to[i], buffer);
+      }
+      file.flush();
+      for (int i = 0; i < n; i++) {
+        map.set(owners[i], to[i]);
+        used.clear(from[i]);
+        used.set(to[i]);
+      }
+      writeEntries(owners);
+      map.releasePinned();
+      moved += n;
     }
+    long newCount = used.length();
     nextFree.set(newCount);
     writeHeader();
     file.flush();
@@ -631,6 +623,52 @@ final class VdiImage extends AbstractBlockDevice {
       fileLength.set(newLength);
     }
     return moved;
+  }
+
+  /**
+   * The virtual block using each of {@code phys[0..n)} (strictly decreasing physical indexes), in
+   * one pass over the map.
+   */
+  private long[] ownersOf(int[] phys, int n) throws IOException {
+    long[] owners = new long[n];
+    java.util.Arrays.fill(owners, -1);
+    BlockMap.Cursor scan = map.cursor();
+    for (long b = 0; b < map.size(); b++) {
+      int e = scan.get(b);
+      if (!BlockMap.isAllocated(e) || e < phys[n - 1] || e > phys[0]) {
+        continue;
+      }
+      // phys is decreasing: search its negation, which increases.
+      int lo = 0;
+      int hi = n - 1;
+      while (lo <= hi) {
+        int mid = (lo + hi) >>> 1;
+        if (phys[mid] > e) {
+          lo = mid + 1;
+        } else if (phys[mid] < e) {
+          hi = mid - 1;
+        } else {
+          owners[mid] = b;
+          break;
+        }
+      }
+    }
+    return owners;
+  }
+
+  /** Writes the map sectors holding the given entries, one write per cluster of nearby entries. */
+  private void writeEntries(long[] blocks) throws IOException {
+    long[] sorted = blocks.clone();
+    java.util.Arrays.sort(sorted);
+    int i = 0;
+    while (i < sorted.length) {
+      int j = i;
+      while (j + 1 < sorted.length && sorted[j + 1] - sorted[j] <= 128) {
+        j++;
+      }
+      map.writeRange(sorted[i], sorted[j]);
+      i = j + 1;
+    }
   }
 
   /**

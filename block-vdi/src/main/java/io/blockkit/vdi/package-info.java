@@ -30,8 +30,18 @@
  * it as data without a host offset, and check reports it.
  * Offsets that are not multiples of 512 only produce a warning (QEMU refuses them, VirtualBox does
  * not). Disk sizes that are not a multiple of 512 are rounded <em>up</em> as QEMU does, so no stored
- * byte is hidden; {@code info} reports the stored size as {@code disk-size}. The map is read lazily in
- * 64 KiB pages on read-only opens; writable opens and checks read all of it.
+ * byte is hidden; {@code info} reports the stored size as {@code disk-size}. Offsets that break
+ * only QEMU's rules (not 512-aligned, a legacy geometry sector size other than 512) open with a
+ * warning.
+ *
+ * <h2>Memory</h2>
+ * Nothing is allocated from a header field before it is validated, and memory stays bounded for
+ * the largest legal header (536870784 blocks, a 2 GiB map; tested in a 256 MiB JVM): the map is
+ * read in 64 KiB pages when first needed and pages nobody changed are dropped when more than a
+ * sixteenth of the heap holds them; a page a session changes stays until it is written. Writable
+ * opens scan the map once (for the next free block) without keeping it. Check and compaction use
+ * a bit per physical block; check lists at most 10000 findings of each kind and counts the rest
+ * in one line.
  *
  * <h2>Layout of created images</h2>
  * <table>

@@ -43,7 +43,10 @@ final class MemDevice extends AbstractBlockDevice {
   private byte[] data;
   private long length;
   final AtomicInteger reads = new AtomicInteger();
+  /** Data writes ({@code write}). */
   final AtomicInteger writes = new AtomicInteger();
+  /** Zeroing requests ({@code writeZeroes}), counted apart from data writes. */
+  final AtomicInteger zeroWrites = new AtomicInteger();
   final AtomicInteger flushes = new AtomicInteger();
   private final boolean resizable;
   /** When non-null, every change is appended here, so tests can replay any prefix (a crash). */
@@ -118,7 +121,7 @@ final class MemDevice extends AbstractBlockDevice {
 
   @Override
   protected synchronized void doWriteZeroes(long offset, long len) {
-    writes.incrementAndGet();
+    zeroWrites.incrementAndGet();
     ensure(offset + len);
     Arrays.fill(data, (int) offset, (int) (offset + len), (byte) 0);
     if (log != null) {
@@ -166,6 +169,7 @@ final class MemDevice extends AbstractBlockDevice {
   void resetCounters() {
     reads.set(0);
     writes.set(0);
+    zeroWrites.set(0);
     flushes.set(0);
   }
 }

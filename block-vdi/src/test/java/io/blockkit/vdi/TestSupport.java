@@ -14,11 +14,17 @@ import org.junit.jupiter.api.Assumptions;
 /** Helpers shared by the VDI tests. */
 final class TestSupport {
   static final VdiDriver DRIVER = new VdiDriver();
+  /** Block maps in pages of 4 entries with one clean page kept: every scan drops pages. */
+  static final VdiDriver TINY_MAP_CACHE = new VdiDriver(2, 1);
 
   private TestSupport() {}
 
   static VdiImage open(MemDevice file, boolean readOnly) throws IOException {
-    return (VdiImage) DRIVER.open(OpenRequest.of("test.vdi", file, readOnly));
+    return open(DRIVER, file, readOnly);
+  }
+
+  static VdiImage open(VdiDriver driver, MemDevice file, boolean readOnly) throws IOException {
+    return (VdiImage) driver.open(OpenRequest.of("test.vdi", file, readOnly));
   }
 
   static VdiImage open(byte[] bytes, boolean readOnly) throws IOException {

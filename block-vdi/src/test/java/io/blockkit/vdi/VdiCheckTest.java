@@ -4,11 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.blockkit.api.CheckMode;
 import io.blockkit.api.CheckReport;
 import io.blockkit.api.error.ReadOnlyException;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
@@ -208,5 +210,34 @@ class VdiCheckTest {
       assertTrue(img.check(CheckMode.REPORT).isClean());
       assertEquals(0, img.map.get(2));
     }
+  }
+
+  @Test
+  void manySharedBlocksAreCountedInBoundedTimeAndMessages() throws Exception {
+    // 400000 entries of 512-byte blocks: the first half FREE, the second half all physical 0.
+    int blocks = 400_000;
+    VdiBytes v = VdiBytes.dynamic(512L * blocks, 512);
+    Arrays.fill(v.map, blocks / 2, blocks, 0);
+    v.blocksAllocated = 1;
+    v.physicalBlocks = 1;
+    MemDevice file = new MemDevice(v.build());
+    long shared = blocks / 2 - 1;
+    assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+      try (VdiImage img = TestSupport.open(file, false)) {
+        CheckReport r = img.check(CheckMode.REPORT);
+        assertEquals(shared, r.corruptions());
+        assertTrue(r.messages().size() <= 10_001, "messages: " + r.messages().size());
+        assertTrue(r.messages().contains("ERROR: block " + (blocks / 2 + 1)
+            + ": physical block 0 is also used by block " + blocks / 2), r.messages().get(0));
+        assertTrue(r.messages().stream().anyMatch(m -> m.contains("and " + (shared - 10_000)
+            + " more")), "summary line");
+        CheckReport fixed = img.check(CheckMode.REPAIR_ALL);
+        assertTrue(fixed.isClean(), fixed.messages().toString());
+        assertEquals(shared, fixed.corruptionsFixed());
+        assertArrayEquals(VdiBytes.pattern(0, 512), TestSupport.read(img, 512L * (blocks / 2),
+            512));
+        assertArrayEquals(new byte[512], TestSupport.read(img, 512L * (blocks - 1), 512));
+      }
+    });
   }
 }

@@ -187,4 +187,30 @@ class VdiHeaderValidationTest {
         () -> TestSupport.open(image, false));
     assertTrue(e.getMessage().contains("block map"), e.getMessage());
   }
+
+  /** What only QEMU refuses (VirtualBox opens it) opens here too, with a warning naming it. */
+  @Test
+  void qemuOnlyRulesAreWarnings() throws Exception {
+    VdiBytes v = base();
+    byte[] image = poke(v.build(), 360, 0, 4);
+    java.util.List<String> warnings = new java.util.ArrayList<>();
+    try (VdiImage img = (VdiImage) TestSupport.DRIVER.open(new io.blockkit.api.OpenRequest(
+        "test.vdi", new MemDevice(image), io.blockkit.api.options.Options.empty(), true, false,
+        null, warnings::add))) {
+      assertEquals(4L << 20, img.size());
+    }
+    assertEquals(1, warnings.size(), warnings.toString());
+    assertTrue(warnings.get(0).contains("sector size") && warnings.get(0).contains("of 0"),
+        warnings.get(0));
+
+    warnings.clear();
+    VdiBytes unaligned = base();
+    unaligned.mapOffset = 520;
+    try (VdiImage img = (VdiImage) TestSupport.DRIVER.open(new io.blockkit.api.OpenRequest(
+        "test.vdi", new MemDevice(unaligned.build()), io.blockkit.api.options.Options.empty(),
+        true, false, null, warnings::add))) {
+      assertEquals(4L << 20, img.size());
+    }
+    assertTrue(warnings.get(0).contains("not a multiple of 512 (520"), warnings.toString());
+  }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.blockkit.api.CheckMode;
 import io.blockkit.api.Extent;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.UUID;
@@ -58,6 +59,36 @@ class VdiReadTest {
     VdiBytes v = VdiBytes.dynamic(4L * blockSize, blockSize);
     v.allocate(0, 1).allocate(2, 0).allocate(3, 2);
     assertReadsAsExpected(v);
+  }
+
+  /** VirtualBox opens blocks up to 128 MiB: read, write and check one without 128 MiB buffers. */
+  @Test
+  void largestBlockSizeVirtualBoxOpens() throws Exception {
+    int bs = 128 << 20;
+    VdiBytes v = VdiBytes.dynamic(3L * bs - 512, bs);
+    v.map[0] = 1;
+    v.map[2] = 0;
+    v.blocksAllocated = 2;
+    byte[] header = v.build();
+    long data = v.effectiveDataOffset();
+    SparseDevice file = new SparseDevice(0, 0);
+    file.write(0, ByteBuffer.wrap(header));
+    // The last 4 bytes of the disk (virtual block 2 -> physical 0) and of virtual block 0
+    // (-> physical 1).
+    file.write(data + bs - 516, ByteBuffer.wrap(new byte[] {1, 2, 3, 4}));
+    file.write(data + 2L * bs - 4, ByteBuffer.wrap(new byte[] {5, 6, 7, 8}));
+    try (VdiImage img = (VdiImage) TestSupport.DRIVER.open(io.blockkit.api.OpenRequest.of(
+        "big-blocks.vdi", file.reopen(), false))) {
+      assertEquals(3L * bs - 512, img.size());
+      assertArrayEquals(new byte[] {5, 6, 7, 8}, TestSupport.read(img, bs - 4, 4));
+      assertArrayEquals(new byte[] {1, 2, 3, 4}, TestSupport.read(img, 3L * bs - 516, 4));
+      assertArrayEquals(new byte[4], TestSupport.read(img, bs, 4));
+      // A write into the FREE middle block allocates a 128 MiB block, zero-filled around it.
+      TestSupport.write(img, bs + 1000, new byte[] {9, 9});
+      assertArrayEquals(new byte[] {0, 9, 9, 0}, TestSupport.read(img, bs + 999, 4));
+      assertEquals(3, img.nextFreeBlock());
+      assertTrue(img.check(CheckMode.REPORT).isClean());
+    }
   }
 
   @ParameterizedTest(name = "block extra {0}")
@@ -187,6 +218,7 @@ class VdiReadTest {
       img.flush();
     }
     assertEquals(0, file.writes.get());
+    assertEquals(0, file.zeroWrites.get());
     assertArrayEquals(bytes, file.bytes());
   }
 

@@ -23,6 +23,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Creating and writing images: layout, allocation, metadata cost, zeros, crash order, threads. */
 class VdiWriteTest {
@@ -94,6 +96,23 @@ class VdiWriteTest {
   }
 
   @Test
+  void everyCreatedImageKeepsVirtualBoxsOpenRules() throws Exception {
+    List<Map<String, String>> variants = List.of(Map.of("size", "1"), Map.of("size", "1234567"),
+        Map.of("size", "64M", "static", "on"), Map.of("size", "3M", "preallocation", "full"),
+        Map.of("size", "100M", "block_size", "512K"), Map.of("size", "100M", "block_size", "8M"),
+        Map.of("size", "10G", "comment", "x".repeat(255), "uuid",
+            "c92b558e-eba5-43e8-a8b3-984f946db1b2"));
+    for (Map<String, String> o : variants) {
+      byte[] image = TestSupport.create(o).bytes();
+      assertEquals(List.of(), VirtualBoxRules.violations(image), o.toString());
+      // A header VirtualBox would refuse is caught by the same rules (the checker can fail).
+      byte[] broken = image.clone();
+      ByteBuffer.wrap(broken).order(ByteOrder.LITTLE_ENDIAN).putInt(340, 400);
+      assertTrue(VirtualBoxRules.violations(broken).contains("offBlocks inside the header"));
+    }
+  }
+
+  @Test
   void badCreateOptionsAreClearErrors() {
     for (Map<String, String> o : List.of(Map.of("size", "0"), Map.of("size", "1M", "block_size",
         "3M"), Map.of("size", "1M", "block_size", "256K"), Map.of("size", "1M", "block_size", "16M"),
@@ -150,11 +169,14 @@ class VdiWriteTest {
     try (VdiImage img = TestSupport.open(file, false)) {
       file.resetCounters();
       TestSupport.write(img, MB / 2, fill(3 * MB, 7));
-      // 4 new blocks (one data write each), one header write, one map write.
+      // 4 new blocks (one data write each), one header write, one map write; the rest of the
+      // two partly written blocks is zeroed by the child, not with a block-sized buffer.
       assertEquals(4 + 1 + 1, file.writes.get());
+      assertEquals(2, file.zeroWrites.get());
       file.resetCounters();
       TestSupport.write(img, MB / 2, fill(2 * MB, 8));
       assertEquals(3, file.writes.get(), "in place: data only, no metadata");
+      assertEquals(0, file.zeroWrites.get());
       file.resetCounters();
       TestSupport.write(img, 10L * MB, fill(100, 8));
       assertEquals(3, file.writes.get(), "one block: data, header, map");
@@ -171,6 +193,7 @@ class VdiWriteTest {
       file.resetCounters();
       img.writeZeroes(MB, 2L * MB);
       assertTrue(file.writes.get() <= 2, "map (and header) only: " + file.writes.get());
+      assertEquals(0, file.zeroWrites.get(), "no data zeroed for unallocated blocks");
       assertEquals(0, img.nextFreeBlock());
       Extent x = img.blockStatus(MB, MB);
       assertTrue(x.zero());
@@ -318,13 +341,16 @@ class VdiWriteTest {
     }
   }
 
-  @Test
-  void concurrentWritesReadsAndDiscardsKeepEveryBlockConsistent() throws Exception {
+  @ParameterizedTest(name = "tiny map cache: {0}")
+  @ValueSource(booleans = {false, true})
+  void concurrentWritesReadsAndDiscardsKeepEveryBlockConsistent(boolean tinyMapCache)
+      throws Exception {
     int threads = 8;
     MemDevice file = TestSupport.create(Map.of("size", "16M", "block_size", "512K"));
     int bs = 512 << 10;
     ExecutorService pool = Executors.newFixedThreadPool(threads);
-    try (VdiImage img = TestSupport.open(file, false)) {
+    VdiDriver driver = tinyMapCache ? TestSupport.TINY_MAP_CACHE : TestSupport.DRIVER;
+    try (VdiImage img = TestSupport.open(driver, file, false)) {
       List<Future<?>> done = new ArrayList<>();
       for (int t = 0; t < threads; t++) {
         int id = t;

@@ -1,0 +1,55 @@
+package io.blockkit.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.Writer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * The launcher's training run for class-data sharing: runs every command once, in-process, on
+ * small scratch images, so the archive made at exit holds the classes of all of them (an archive
+ * made by whichever command happened to run first would leave the others' classes out and their
+ * start-up slow). Output is discarded; the scratch folder is removed.
+ */
+final class CdsTraining {
+  private CdsTraining() {}
+
+  public static void main(String[] args) throws IOException {
+    Path dir = Files.createTempDirectory("blockkit-cds-");
+    try {
+      String raw = dir.resolve("a.raw").toString();
+      String vdi = dir.resolve("b.vdi").toString();
+      String copy = dir.resolve("c.vdi").toString();
+      String back = dir.resolve("d.raw").toString();
+      String[][] commands = {
+        {"--help"},
+        {"--version"},
+        {"create", "-f", "raw", raw, "4M"},
+        {"bench", "-w", "-f", "raw", "-c", "64", "-d", "2", "--pattern", "7", raw},
+        {"create", "-f", "vdi", "-o", "preallocation=off", vdi, "8M"},
+        {"convert", "-f", "raw", "-O", "vdi", raw, copy},
+        {"convert", "-p", "-O", "raw", copy, back},
+        {"info", vdi},
+        {"info", "--output=json", copy},
+        {"check", copy},
+        {"check", "--output=json", copy},
+        {"map", copy},
+        {"map", "--output=json", copy},
+        {"compare", raw, copy},
+        {"bench", "-c", "64", "-d", "2", copy},
+        {"drivers"},
+        {"info", dir.resolve("missing.vdi").toString()},
+      };
+      PrintWriter sink = new PrintWriter(Writer.nullWriter());
+      for (String[] c : commands) {
+        Main.run(c, sink, sink, Map.of(), false);
+      }
+    } finally {
+      try (var s = Files.walk(dir)) {
+        s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+  }
+}
