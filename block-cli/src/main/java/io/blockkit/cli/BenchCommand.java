@@ -7,7 +7,10 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -43,6 +46,24 @@ final class BenchCommand extends BaseCommand {
   @Option(names = "--pattern", paramLabel = "BYTE", description = "Byte written by -w (default 0).")
   int pattern;
 
+  @Option(names = "--flush-interval", paramLabel = "N",
+      description = "With -w: flush after every N requests (N at least DEPTH).")
+  Integer flushInterval;
+
+  @Option(names = "--no-drain", description = "Flush without waiting for the requests in flight.")
+  boolean noDrain;
+
+  @Option(names = "-t", paramLabel = "CACHE", description = "Cache mode (accepted for qemu-img "
+      + "compatibility; blockkit always uses the page cache).")
+  String cache;
+
+  @Option(names = "-i", paramLabel = "AIO", description = "AIO mode threads|native|io_uring "
+      + "(accepted for qemu-img compatibility; blockkit always uses threads).")
+  String aio;
+
+  @Option(names = "-n", description = "Native AIO, as -i native (accepted, see -i).")
+  boolean nativeAio;
+
   @Option(names = "--image-opts", description = "FILE is an option string describing the stack "
       + "(driver=...,file.driver=...,file.filename=...).")
   boolean imageOpts;
@@ -70,6 +91,18 @@ final class BenchCommand extends BaseCommand {
     if (depth < 1 || depth > 1024) {
       throw new CliException(1, "Invalid queue depth specified: " + depth);
     }
+    if (cache != null && !IoModes.CACHE.contains(cache)) {
+      throw new CliException(1, "Invalid cache mode");
+    }
+    IoModes.checkAio(aio);
+    if (flushInterval != null) {
+      if (!write) {
+        throw new CliException(1, "--flush-interval is only available in write tests");
+      }
+      if (flushInterval < depth) {
+        throw new CliException(1, "Flush interval can't be smaller than depth");
+      }
+    }
     if (write && forceShare) {
       throw new CliException(1, "--force-share/-U is incompatible with -w");
     }
@@ -83,6 +116,9 @@ final class BenchCommand extends BaseCommand {
       env.out.printf(Locale.ROOT, "Sending %d %s requests, %d bytes each, %d in parallel "
           + "(starting at offset %d, step size %d)%n", count, write ? "write" : "read", bufSize,
           depth, start, stepSize);
+      if (flushInterval != null) {
+        env.out.printf(Locale.ROOT, "Sending flush every %d requests%n", flushInterval);
+      }
       env.out.flush();
       long t0 = System.nanoTime();
       run(dev, (int) bufSize, stepSize, imageSize);
@@ -109,9 +145,26 @@ final class BenchCommand extends BaseCommand {
     return o;
   }
 
+  /** qemu's flush: after the writes in flight complete, unless --no-drain. */
+  private void flush(BlockDevice dev, ReadWriteLock drain) throws IOException {
+    if (noDrain) {
+      dev.flush();
+      return;
+    }
+    drain.writeLock().lock();
+    try {
+      dev.flush();
+    } finally {
+      drain.writeLock().unlock();
+    }
+  }
+
   private void run(BlockDevice dev, int bufSize, long stepSize, long imageSize)
       throws IOException, InterruptedException {
     AtomicReference<Throwable> failure = new AtomicReference<>();
+    AtomicLong completed = new AtomicLong();
+    // Writes share the lock; a draining flush takes it alone, so it waits for the writes in flight
+    ReadWriteLock drain = new ReentrantReadWriteLock();
     int threads = (int) Math.min(depth, Math.max(1, count));
     List<Thread> workers = new ArrayList<>();
     for (int i = 0; i < threads; i++) {
@@ -127,7 +180,15 @@ final class BenchCommand extends BaseCommand {
           while (failure.get() == null && (o = next(bufSize, stepSize, imageSize)) >= 0) {
             buf.clear();
             if (write) {
-              dev.write(o, buf);
+              drain.readLock().lock();
+              try {
+                dev.write(o, buf);
+              } finally {
+                drain.readLock().unlock();
+              }
+              if (flushInterval != null && completed.incrementAndGet() % flushInterval == 0) {
+                flush(dev, drain);
+              }
             } else {
               dev.read(o, buf);
             }

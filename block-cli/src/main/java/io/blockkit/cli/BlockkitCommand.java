@@ -2,22 +2,37 @@ package io.blockkit.cli;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Properties;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Spec;
 
 /** The top-level {@code blockkit} command. */
 @Command(name = "blockkit", mixinStandardHelpOptions = true,
     versionProvider = BlockkitCommand.Version.class,
     description = "Inspect, create, check, convert and compare disk images (qemu-img compatible).",
-    subcommands = {InfoCommand.class, CreateCommand.class, CheckCommand.class,
-        ConvertCommand.class, MapCommand.class, CompareCommand.class, BenchCommand.class,
-        DriversCommand.class},
     footer = {"", "Exit codes and JSON field names follow qemu-img. Run 'blockkit COMMAND --help'."})
 final class BlockkitCommand extends BaseCommand {
-  @Spec
-  CommandLine.Model.CommandSpec spec;
+  /**
+   * The subcommands, in help order. They are registered by {@link Main}, only the one being run
+   * when it can tell which: building picocli's model of every command costs start-up time.
+   */
+  static final Map<String, Class<? extends BaseCommand>> COMMANDS = commands();
+
+  private static Map<String, Class<? extends BaseCommand>> commands() {
+    Map<String, Class<? extends BaseCommand>> m = new LinkedHashMap<>();
+    m.put("info", InfoCommand.class);
+    m.put("create", CreateCommand.class);
+    m.put("check", CheckCommand.class);
+    m.put("convert", ConvertCommand.class);
+    m.put("map", MapCommand.class);
+    m.put("compare", CompareCommand.class);
+    m.put("bench", BenchCommand.class);
+    m.put("drivers", DriversCommand.class);
+    return Collections.unmodifiableMap(m);
+  }
 
   BlockkitCommand(Env env) {
     this.env = env;
@@ -25,8 +40,7 @@ final class BlockkitCommand extends BaseCommand {
 
   @Override
   public Integer call() {
-    spec.commandLine().usage(env.err);
-    throw new CliException(1, "Not enough arguments: name a command");
+    throw new CliException(1, "Not enough arguments: name a command (try 'blockkit --help')");
   }
 
   /** The project version, filtered into a resource at build time. */

@@ -1,17 +1,21 @@
 package io.blockkit.cli;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.Map;
 
 /**
  * The launcher's training run for class-data sharing: runs every command once, in-process, on
  * small scratch images, so the archive made at exit holds the classes of all of them (an archive
  * made by whichever command happened to run first would leave the others' classes out and their
- * start-up slow). Output is discarded; the scratch folder is removed.
+ * start-up slow). Output is discarded; the scratch folder is removed. With an argument, it also
+ * unpacks JNA's native library into that folder, where the launcher points JNA
+ * ({@code jna.boot.library.path}) so that later runs skip the unpacking JNA repeats on each start.
  */
 final class CdsTraining {
   private CdsTraining() {}
@@ -40,15 +44,32 @@ final class CdsTraining {
         {"compare", raw, copy},
         {"bench", "-c", "64", "-d", "2", copy},
         {"drivers"},
+        {"create", "-f", "vdi", "-o", "help"},
+        {"compare", "-s", "-p", raw, copy},
         {"info", dir.resolve("missing.vdi").toString()},
+        {"info", "--no-such-option"},
       };
       PrintWriter sink = new PrintWriter(Writer.nullWriter());
       for (String[] c : commands) {
         Main.run(c, sink, sink, Map.of(), false);
       }
+      if (args.length > 0) {
+        unpackJna(Path.of(args[0]));
+      }
     } finally {
       try (var s = Files.walk(dir)) {
         s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+  }
+
+  private static void unpackJna(Path to) throws IOException {
+    String lib = System.mapLibraryName("jnidispatch");
+    String resource = "/com/sun/jna/" + com.sun.jna.Platform.RESOURCE_PREFIX + "/" + lib;
+    try (InputStream in = CdsTraining.class.getResourceAsStream(resource)) {
+      if (in != null) {
+        Files.createDirectories(to);
+        Files.copy(in, to.resolve(lib), StandardCopyOption.REPLACE_EXISTING);
       }
     }
   }

@@ -39,6 +39,10 @@ final class CheckCommand extends BaseCommand {
   @Option(names = {"-q", "--quiet"}, description = "Print nothing but errors.")
   boolean quiet;
 
+  @Option(names = "-T", paramLabel = "CACHE", description = "Cache mode (accepted for qemu-img "
+      + "compatibility; blockkit always reads through the page cache).")
+  String cache;
+
   @Option(names = "--image-opts", description = "FILE is an option string describing the stack "
       + "(driver=...,file.driver=...,file.filename=...).")
   boolean imageOpts;
@@ -52,6 +56,7 @@ final class CheckCommand extends BaseCommand {
   @Override
   public Integer call() throws Exception {
     boolean json = json(output);
+    IoModes.checkCache(cache, "source cache");
     CheckMode mode = CheckMode.REPORT;
     if (repair != null) {
       mode = switch (repair) {

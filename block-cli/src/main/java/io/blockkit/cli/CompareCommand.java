@@ -1,7 +1,6 @@
 package io.blockkit.cli;
 
 import io.blockkit.api.BlockDevice;
-import io.blockkit.api.Extent;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import picocli.CommandLine.Command;
@@ -31,8 +30,12 @@ final class CompareCommand extends BaseCommand {
   @Option(names = {"-q", "--quiet"}, description = "Print nothing; only the exit code tells.")
   boolean quiet;
 
-  @Option(names = {"-p", "--progress"}, description = "Accepted for compatibility; prints nothing.")
+  @Option(names = {"-p", "--progress"}, description = "Show progress (a bar on a terminal, lines otherwise).")
   boolean progress;
+
+  @Option(names = "-T", paramLabel = "CACHE", description = "Source cache mode (accepted for "
+      + "qemu-img compatibility; blockkit always reads through the page cache).")
+  String sourceCache;
 
   @Option(names = "--image-opts", description = "FILE is an option string describing the stack "
       + "(driver=...,file.driver=...,file.filename=...).")
@@ -52,9 +55,15 @@ final class CompareCommand extends BaseCommand {
 
   @Override
   public Integer call() throws Exception {
+    IoModes.checkCache(sourceCache, "source cache");
     BlockDevice a = open(file1, format1);
     try (a; BlockDevice b = open(file2, format2)) {
-      int r = compare(a, b);
+      Progress p = new Progress(env.out, progress && !quiet
+          ? (env.terminal ? Progress.Mode.BAR : Progress.Mode.LINES) : Progress.Mode.NONE,
+          Math.max(a.size(), b.size()));
+      p.start();
+      int r = compare(a, b, p);
+      p.finish(r == 0);
       env.out.flush();
       return r;
     }
@@ -74,7 +83,12 @@ final class CompareCommand extends BaseCommand {
     }
   }
 
-  private int compare(BlockDevice a, BlockDevice b) throws IOException {
+  /**
+   * qemu's algorithm: walk both images by block status; runs both call zero are equal without
+   * reading; runs one side calls zero must read as zeros on the other; the rest is read and
+   * compared. Mismatches are reported at 512-byte sector granularity, as qemu does.
+   */
+  private int compare(BlockDevice a, BlockDevice b, Progress p) throws IOException {
     long size1 = a.size();
     long size2 = b.size();
     if (size1 != size2 && strict) {
@@ -83,47 +97,43 @@ final class CompareCommand extends BaseCommand {
     }
     buf1 = ByteBuffer.allocateDirect(CHUNK);
     buf2 = ByteBuffer.allocateDirect(CHUNK);
+    boolean host1 = asksHost(a);
+    boolean host2 = asksHost(b);
     long common = Math.min(size1, size2);
     long pos = 0;
     while (pos < common) {
-      Extent s1 = status(a, file1, pos, common - pos);
-      Extent s2 = status(b, file2, pos, common - pos);
+      MapCommand.Run s1 = status(a, file1, pos, common - pos, host1);
+      MapCommand.Run s2 = status(b, file2, pos, common - pos, host2);
       long chunk = Math.min(s1.length(), s2.length());
-      if (strict && (s1.zero() != s2.zero() || s1.data() != s2.data()
-          || s1.allocated() != s2.allocated())) {
+      if (strict && !sameStatus(s1, s2)) {
         say("Strict mode: Offset " + pos + " block status mismatch!");
         return 1;
       }
-      if (s1.zero() && s2.zero()) {
-        pos += chunk;
-        continue;
-      }
-      chunk = Math.min(chunk, CHUNK);
-      if (s1.allocated() == s2.allocated() && !s1.zero() && !s2.zero()) {
-        read(a, file1, pos, chunk, buf1);
-        read(b, file2, pos, chunk, buf2);
-        long diff = buf1.mismatch(buf2);
-        if (diff >= 0) {
-          // qemu compares 512-byte sectors and names the first differing sector
-          say("Content mismatch at offset " + (pos + diff / 512 * 512) + "!");
+      if (!(s1.zero() && s2.zero())) {
+        chunk = Math.min(chunk, CHUNK);
+        if (!s1.zero() && !s2.zero()) {
+          read(a, file1, pos, chunk, buf1);
+          read(b, file2, pos, chunk, buf2);
+          long diff = buf1.mismatch(buf2);
+          if (diff >= 0) {
+            say("Content mismatch at offset " + sector(pos, diff) + "!");
+            return 1;
+          }
+        } else if (s1.zero() ? nonZero(b, file2, pos, chunk) : nonZero(a, file1, pos, chunk)) {
           return 1;
         }
-      } else if (!s1.zero()) {
-        if (nonZero(a, file1, pos, chunk)) {
-          return 1;
-        }
-      } else if (nonZero(b, file2, pos, chunk)) {
-        return 1;
       }
       pos += chunk;
+      p.accept(chunk);
     }
     if (size1 != size2) {
       say("Warning: Image size mismatch!");
       BlockDevice over = size1 > size2 ? a : b;
       String name = size1 > size2 ? file1 : file2;
+      boolean host = size1 > size2 ? host1 : host2;
       long total = Math.max(size1, size2);
       while (pos < total) {
-        Extent s = status(over, name, pos, total - pos);
+        MapCommand.Run s = status(over, name, pos, total - pos, host);
         long chunk = s.length();
         if (!s.zero()) {
           chunk = Math.min(chunk, CHUNK);
@@ -132,15 +142,35 @@ final class CompareCommand extends BaseCommand {
           }
         }
         pos += chunk;
+        p.accept(chunk);
       }
     }
     say("Images are identical.");
     return 0;
   }
 
-  private Extent status(BlockDevice d, String name, long pos, long len) {
+  /** qemu's strict test compares the whole status: allocation, zero, data and offset validity. */
+  private static boolean sameStatus(MapCommand.Run x, MapCommand.Run y) {
+    return x.present() == y.present() && x.zero() == y.zero() && x.data() == y.data()
+        && (x.offset() >= 0) == (y.offset() >= 0);
+  }
+
+  /** The start of the 512-byte sector holding byte {@code index} of the run at {@code pos}. */
+  private static long sector(long pos, long index) {
+    return pos + index / 512 * 512;
+  }
+
+  private boolean asksHost(BlockDevice d) {
     try {
-      return d.blockStatus(pos, len);
+      return MapCommand.asksHost(d);
+    } catch (IOException | RuntimeException e) {
+      return false; // no format-specific info: use the format's own status
+    }
+  }
+
+  private MapCommand.Run status(BlockDevice d, String name, long pos, long len, boolean host) {
+    try {
+      return MapCommand.status(d, name, pos, len, host);
     } catch (IOException | RuntimeException e) {
       throw new CliException(3, "Sector allocation test failed for " + name + ": "
           + Errors.oneLine(e), e);
@@ -163,7 +193,7 @@ final class CompareCommand extends BaseCommand {
     read(d, name, pos, len, buf1);
     int idx = ZeroScan.firstNonZero(buf1, 0, (int) len);
     if (idx >= 0) {
-      say("Content mismatch at offset " + (pos + idx) + "!");
+      say("Content mismatch at offset " + sector(pos, idx) + "!");
       return true;
     }
     return false;

@@ -69,6 +69,18 @@ final class ConvertCommand extends BaseCommand {
       + "target stack (needs -n).")
   boolean targetImageOpts;
 
+  @Option(names = "-c", description = "Compress the target (no blockkit format supports "
+      + "compression; accepted so that the error matches qemu-img's).")
+  boolean compress;
+
+  @Option(names = "-t", paramLabel = "CACHE", description = "Target cache mode (accepted for "
+      + "qemu-img compatibility; blockkit writes through the page cache, flushing at the end).")
+  String targetCache;
+
+  @Option(names = "-T", paramLabel = "CACHE", description = "Source cache mode (accepted for "
+      + "qemu-img compatibility; blockkit always reads through the page cache).")
+  String sourceCache;
+
   @Option(names = {"-U", "--force-share"}, description = "Open the source even if another process holds its lock.")
   boolean forceShare;
 
@@ -89,7 +101,7 @@ final class ConvertCommand extends BaseCommand {
       Map<String, String> kv = OptionStrings.split(o);
       if (kv.containsKey("help") || kv.containsKey("?")) {
         BlockDriver d = reg.driver(outFormat);
-        CreateCommand.printHelp(env, d, d.createOptions());
+        CreateCommand.printHelp(env, d, d.createOptions(), target == null && source == null);
         return 0;
       }
       createOpts.putAll(kv);
@@ -106,6 +118,11 @@ final class ConvertCommand extends BaseCommand {
     if (inFlight < 1 || inFlight > MAX_IN_FLIGHT) {
       throw new CliException(1, "Invalid number of coroutines. Allowed number of coroutines is "
           + "between 1 and " + MAX_IN_FLIGHT);
+    }
+    IoModes.checkCache(targetCache, "cache");
+    IoModes.checkCache(sourceCache, "source cache");
+    if (compress) {
+      throw new CliException(1, "Compression not supported for this file format");
     }
     if (targetIsZero && !noCreate) {
       throw new CliException(1, "--target-is-zero requires use of -n flag");

@@ -2,6 +2,9 @@ package io.blockkit.cli;
 
 import io.blockkit.api.BlockDriver;
 import io.blockkit.api.DriverKind;
+import io.blockkit.api.error.BlockException;
+import io.blockkit.api.error.ImageAccessException;
+import io.blockkit.api.error.InvalidOptionException;
 import io.blockkit.api.options.OptionSpec;
 import io.blockkit.api.options.OptionStrings;
 import io.blockkit.api.options.OptionType;
@@ -43,12 +46,12 @@ final class CreateCommand extends BaseCommand {
     Map<String, String> opts = new LinkedHashMap<>();
     for (String o : options) {
       if (o.equals("help") || o.equals("?")) {
-        printHelp(env, drv, drv.createOptions());
+        printHelp(env, drv, drv.createOptions(), file == null);
         return 0;
       }
       for (Map.Entry<String, String> e : OptionStrings.split(o).entrySet()) {
         if (e.getKey().equals("help") || e.getKey().equals("?")) {
-          printHelp(env, drv, drv.createOptions());
+          printHelp(env, drv, drv.createOptions(), file == null);
           return 0;
         }
         opts.put(e.getKey(), e.getValue());
@@ -69,19 +72,37 @@ final class CreateCommand extends BaseCommand {
             && s.defaultValue() != null)) {
       throw new CliException(1, file + ": Image creation needs a size parameter");
     }
-    Options checked = Options.of(opts, drv.createOptions());
+    Options checked;
+    try {
+      checked = Options.of(opts, drv.createOptions());
+    } catch (InvalidOptionException e) {
+      throw new CliException(1, file + ": " + e.getMessage(), e);
+    }
     if (!quiet) {
       env.out.println("Formatting '" + file + "', fmt=" + format + describe(checked));
       env.out.flush();
     }
-    reg.create(file, format, opts);
+    try {
+      reg.create(file, format, opts);
+    } catch (ImageAccessException e) {
+      throw e; // already names the file
+    } catch (BlockException e) {
+      throw new CliException(1, file + ": " + e.getMessage(), e);
+    }
     return 0;
   }
 
-  /** qemu's " size=67108864 static=off": every option with a value, in the driver's order. */
+  /**
+   * qemu's " size=67108864 static=off": the size, every option the user gave, and every boolean
+   * (a boolean always has a value worth showing), in the driver's order. Other defaults (a
+   * generated UUID, an empty comment) are left out, as qemu leaves out options without a default.
+   */
   static String describe(Options o) {
     StringBuilder sb = new StringBuilder();
     for (OptionSpec s : o.specs()) {
+      if (!s.name().equals("size") && !o.isSet(s.name()) && s.type() != OptionType.BOOL) {
+        continue;
+      }
       o.get(s.name()).ifPresent(v -> {
         String text = s.type() == OptionType.BOOL ? ((Boolean) v ? "on" : "off") : v.toString();
         sb.append(' ').append(s.name()).append('=').append(text);
@@ -90,12 +111,15 @@ final class CreateCommand extends BaseCommand {
     return sb.toString();
   }
 
-  static void printHelp(Env env, BlockDriver drv, List<OptionSpec> specs) {
+  static void printHelp(Env env, BlockDriver drv, List<OptionSpec> specs, boolean noFile) {
     env.out.println("Supported " + drv.name() + " options:");
     printSpecs(env, specs, "  ");
     if (drv.kind() == DriverKind.FORMAT) {
       env.out.println();
       env.out.println("The protocol level may support further options.");
+      if (noFile) {
+        env.out.println("Specify the target filename to include those options.");
+      }
     }
   }
 

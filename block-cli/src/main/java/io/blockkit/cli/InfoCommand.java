@@ -27,6 +27,10 @@ final class InfoCommand extends BaseCommand {
   @Option(names = {"-U", "--force-share"}, description = "Open even if another process holds the image's lock.")
   boolean forceShare;
 
+  @Option(names = "--backing-chain", description = "Show the whole backing chain; blockkit's "
+      + "formats have no backing files, so the chain is the image (JSON: a list of one).")
+  boolean backingChain;
+
   @Parameters(paramLabel = "FILE", description = "The image: a path or PROTOCOL:NAME.")
   String file;
 
@@ -38,7 +42,8 @@ final class InfoCommand extends BaseCommand {
       info = dev.info();
     }
     if (json) {
-      env.out.println(Json.pretty(toJson(file, info)));
+      Map<String, Object> one = toJson(file, info);
+      env.out.println(Json.pretty(backingChain ? List.of(one) : one));
     } else {
       printHuman(info);
     }

@@ -14,6 +14,10 @@ import picocli.CommandLine;
  * in, exit code out), so tests run the real commands in-process.
  */
 public final class Main {
+  private static final String CONVERTER_EXCLUDES = "picocli.converters.excludes";
+  private static final java.util.Set<String> TOP_LEVEL_INFO =
+      java.util.Set.of("-h", "--help", "-V", "--version");
+
   private Main() {}
 
   public static void main(String[] args) {
@@ -34,8 +38,14 @@ public final class Main {
    */
   public static int run(String[] args, PrintWriter out, PrintWriter err, Map<String, String> env,
       boolean terminal) {
+    // picocli registers converters for java.time and java.sql types by reflection; no option
+    // here has such a type, and skipping them saves start-up time
+    if (System.getProperty(CONVERTER_EXCLUDES) == null) {
+      System.setProperty(CONVERTER_EXCLUDES, "java\\.time\\..*,java\\.sql\\..*");
+    }
     boolean debug = false;
     List<String> pluginPath = new ArrayList<>();
+    String command = null;
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       if (a.equals("--")) {
@@ -46,10 +56,27 @@ public final class Main {
         pluginPath.add(a.substring("--plugin-path=".length()));
       } else if (a.equals("--plugin-path") && i + 1 < args.length) {
         pluginPath.add(args[++i]);
+      } else if (command == null && !a.startsWith("-")) {
+        command = a;
+      } else if (command == null && TOP_LEVEL_INFO.contains(a)) {
+        command = "--help"; // top-level help lists every command
       }
     }
     Env e = new Env(out, err, debug, terminal, pluginPath, env);
-    CommandLine cl = new CommandLine(new BlockkitCommand(e), new Factory(e));
+    Factory factory = new Factory(e);
+    CommandLine cl = new CommandLine(new BlockkitCommand(e), factory);
+    // Only the command being run (all of them for top-level help and unknown names)
+    Class<? extends BaseCommand> only = command == null ? null
+        : BlockkitCommand.COMMANDS.get(command);
+    try {
+      for (var c : BlockkitCommand.COMMANDS.entrySet()) {
+        if (only == null || c.getValue() == only) {
+          cl.addSubcommand(c.getKey(), factory.create(c.getValue()));
+        }
+      }
+    } catch (Exception ex) {
+      return fail(e, ex);
+    }
     cl.setOut(out);
     cl.setErr(err);
     cl.setParameterExceptionHandler((ex, a) -> {

@@ -79,6 +79,10 @@ final class MapCommand extends BaseCommand {
         }
         cur = next;
       }
+      if (cur == null && json) {
+        // qemu prints its (empty) current record even when the range holds nothing
+        cur = new Run(start, 0, 0, false, false, false, -1, null);
+      }
       if (cur != null) {
         print(cur, json, first);
       }

@@ -1,8 +1,11 @@
 package io.blockkit.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,6 +15,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -80,6 +84,28 @@ class BenchPluginTest {
         System.setProperty(Env.HOME_PROPERTY, old);
       }
     }
+  }
+
+  @Test
+  void aCompiledPluginJarIsListedAndUsableOnlyWhenOnThePluginPath() throws Exception {
+    Path jar = PluginJars.build(dir.resolve("build"), dir.resolve("plugins"));
+    Assertions.assertThrows(ClassNotFoundException.class,
+        () -> Class.forName("org.example.stripes.StripesDriver"), "must not be on the class path");
+    String img = PluginJars.NAME + ":1000000";
+    assertFalse(Cli.ok("drivers").out().contains(PluginJars.NAME + " (protocol)"));
+    Cli.run("info", img).assertOneLineError(1);
+    Path out = dir.resolve("copy.raw");
+    for (Cli.Result drivers : List.of(Cli.ok("--plugin-path", jar.toString(), "drivers"),
+        Cli.run(Map.of(Env.PLUGIN_PATH_ENV, jar.getParent().toString()), false, "drivers"))) {
+      assertTrue(drivers.out().contains(PluginJars.NAME + " (protocol): Plugin test disk"),
+          drivers.out());
+    }
+    JsonNode info = Cli.ok("--plugin-path", jar.toString(), "info", "--output=json", img).json();
+    assertEquals(1000000, info.get("virtual-size").asLong());
+    Cli.Result conv = Cli.run(Map.of(Env.PLUGIN_PATH_ENV, jar.toString()), false, "convert",
+        "-O", "raw", img, out.toString());
+    assertEquals(0, conv.code(), conv.err());
+    assertArrayEquals(PluginJars.expected(1000000), Files.readAllBytes(out));
   }
 
   @Test

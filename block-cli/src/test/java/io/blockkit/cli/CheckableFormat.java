@@ -26,7 +26,7 @@ import java.util.Set;
  * finds, so the CLI's check exit codes and repair path can be driven exactly. Layout: magic
  * "CLITEST1", then little-endian longs corruptions, leaks, check errors, then an unreadable range
  * (offset, length; reads touching it fail) and whether it fails with a plain IOException instead
- * of a DataUnavailableException; data from byte 512.
+ * of a DataUnavailableException, and a delay every read waits (a slow disk); data from byte 512.
  */
 public final class CheckableFormat implements BlockDriver {
   static final byte[] MAGIC = "CLITEST1".getBytes(StandardCharsets.US_ASCII);
@@ -68,7 +68,8 @@ public final class CheckableFormat implements BlockDriver {
         OptionSpec.integer("check-errors", "0", "internal errors check will report"),
         OptionSpec.size("bad-offset", "0", "start of the unreadable range"),
         OptionSpec.size("bad-length", "0", "length of the unreadable range"),
-        OptionSpec.bool("bad-plain", false, "fail with a plain IOException"));
+        OptionSpec.bool("bad-plain", false, "fail with a plain IOException"),
+        OptionSpec.integer("read-delay-ms", "0", "milliseconds every read waits (slow disks)"));
   }
 
   @Override
@@ -77,7 +78,7 @@ public final class CheckableFormat implements BlockDriver {
     h.put(MAGIC).putLong(r.options().integer("corruptions")).putLong(r.options().integer("leaks"))
         .putLong(r.options().integer("check-errors")).putLong(r.options().size("bad-offset"))
         .putLong(r.options().size("bad-length")).putLong(r.options().bool("bad-plain") ? 1 : 0)
-        .clear();
+        .putLong(r.options().integer("read-delay-ms")).clear();
     r.child().write(0, h);
     r.child().truncate(HEADER + r.options().size("size"));
   }
@@ -90,19 +91,22 @@ public final class CheckableFormat implements BlockDriver {
     }
     ByteBuffer h = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
     r.child().read(0, h);
-    return new Device(this, r, h.getLong(32), h.getLong(40), h.getLong(48) != 0);
+    return new Device(this, r, h.getLong(32), h.getLong(40), h.getLong(48) != 0, h.getLong(56));
   }
 
   private static final class Device extends AbstractBlockDevice {
     private final long badOffset;
     private final long badLength;
     private final boolean badPlain;
+    private final long readDelayMs;
 
-    Device(BlockDriver d, OpenRequest r, long badOffset, long badLength, boolean badPlain) {
+    Device(BlockDriver d, OpenRequest r, long badOffset, long badLength, boolean badPlain,
+        long readDelayMs) {
       super(d, r.location(), r.readOnly(), r.child());
       this.badOffset = badOffset;
       this.badLength = badLength;
       this.badPlain = badPlain;
+      this.readDelayMs = readDelayMs;
     }
 
     @Override
@@ -121,6 +125,14 @@ public final class CheckableFormat implements BlockDriver {
 
     @Override
     protected void doRead(long offset, ByteBuffer dst) throws IOException {
+      if (readDelayMs > 0) {
+        try {
+          Thread.sleep(readDelayMs);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException("read interrupted");
+        }
+      }
       if (badLength > 0 && offset < badOffset + badLength && badOffset < offset + dst.remaining()) {
         if (badPlain) {
           throw new IOException("Input/output error reading " + location());

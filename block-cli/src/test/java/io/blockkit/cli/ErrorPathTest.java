@@ -10,7 +10,10 @@ import io.blockkit.registry.OpenParams;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,7 +37,7 @@ class ErrorPathTest {
   @Test
   void permissionDenied() throws Exception {
     assumeFalse("root".equals(System.getProperty("user.name")),
-        "running as root: permissions are not enforced");
+        "running as root: modes not enforced (PermissionIT runs the tool as nobody)");
     Path f = dir.resolve("secret.raw");
     Files.write(f, new byte[4096]);
     Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("---------"));
@@ -45,7 +48,7 @@ class ErrorPathTest {
   @Test
   void permissionDeniedOnCreateInReadOnlyFolder() throws Exception {
     assumeFalse("root".equals(System.getProperty("user.name")),
-        "running as root: permissions are not enforced");
+        "running as root: modes not enforced (PermissionIT runs the tool as nobody)");
     Path ro = Files.createDirectory(dir.resolve("ro"));
     Files.setPosixFilePermissions(ro, PosixFilePermissions.fromString("r-xr-xr-x"));
     String line = Cli.run("create", "-f", "raw", ro.resolve("x.raw").toString(), "1M")
@@ -145,6 +148,165 @@ class ErrorPathTest {
         "driver=raw,file.driver=blkdebug,file.fail-after-bytes=1M,file.file.filename=" + dst)
         .assertOneLineError(1);
     assertTrue(line.contains("full.raw"), line);
+  }
+
+  /** Starts qemu-io on {@code image} and returns once it holds the image open (its prompt). */
+  private static Process qemuIoHolding(Path image, String format) throws Exception {
+    Qemu.require();
+    Process p = new ProcessBuilder("qemu-io", "-f", format, image.toString())
+        .redirectErrorStream(true).start();
+    StringBuilder seen = new StringBuilder();
+    long deadline = System.nanoTime() + 20_000_000_000L;
+    while (!seen.toString().contains("qemu-io>")) {
+      if (System.nanoTime() > deadline || !p.isAlive() && p.getInputStream().available() == 0) {
+        p.destroyForcibly();
+        throw new AssertionError("qemu-io did not open " + image + ": " + seen);
+      }
+      if (p.getInputStream().available() > 0) {
+        seen.append((char) p.getInputStream().read());
+      } else {
+        Thread.sleep(10);
+      }
+    }
+    return p;
+  }
+
+  private static void stop(Process p) throws Exception {
+    p.getOutputStream().close(); // end of input: qemu-io quits
+    if (!p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+    }
+  }
+
+  @Test
+  void imageLockedByQemuIoInAnotherProcess() throws Exception {
+    Path f = dir.resolve("held.vdi");
+    Cli.ok("create", "-f", "vdi", f.toString(), "4M");
+    Process qemuIo = qemuIoHolding(f, "vdi");
+    try {
+      for (String[] args : List.of(new String[] {"info", f.toString()},
+          new String[] {"check", f.toString()}, new String[] {"map", f.toString()},
+          new String[] {"convert", "-O", "raw", f.toString(), dir.resolve("out.raw").toString()},
+          new String[] {"bench", "-c", "1", f.toString()})) {
+        String line = Cli.run(args).assertOneLineError(1);
+        assertTrue(line.contains("locked by another process") && line.contains("held.vdi"), line);
+      }
+      assertTrue(Files.notExists(dir.resolve("out.raw")));
+      Cli.run("compare", f.toString(), f.toString()).assertOneLineError(2);
+      assertEquals(0, Cli.run("info", "-U", f.toString()).code(), "-U reads a locked image");
+    } finally {
+      stop(qemuIo);
+    }
+    assertEquals(0, Cli.run("check", f.toString()).code(), "the lock goes with the process");
+  }
+
+  @Test
+  void imageHeldHereIsLockedForQemuAndForASecondBlockkitProcess() throws Exception {
+    Qemu.require();
+    // VDI: qemu-img info lets a raw image be read while another process writes it
+    Path f = dir.resolve("mine.vdi");
+    Cli.ok("create", "-f", "vdi", f.toString(), "1M");
+    try (BlockDevice held = BlockRegistry.load().open(f.toString(),
+        OpenParams.defaults().withFormat("vdi").withWarnings(w -> { }))) {
+      assertEquals(1 << 20, held.size());
+      Cli.Result qemu = Qemu.run("info", f.toString());
+      assertEquals(1, qemu.code());
+      assertTrue(qemu.err().contains("lock"), qemu.err());
+      Cli.Result other = Proc.run(Proc.blockkit("info", f.toString()), Map.of(), 60);
+      String line = other.assertOneLineError(1);
+      assertTrue(line.contains("locked by another process"), line);
+    }
+  }
+
+  /**
+   * Runs the tool in a child JVM whose target folder is a 2 MiB tmpfs (a private mount namespace,
+   * needs root and unshare), or else under a 2 MiB file-size limit (ulimit -f). Returns the result
+   * and whether the disk was really full (ENOSPC) rather than the limit hit (EFBIG).
+   */
+  private record Full(Cli.Result result, boolean enospc) {}
+
+  private Full runOnAFullDisk(Path target, String... args) throws Exception {
+    String cmd = String.join(" ", Proc.blockkit(args).stream().map(ErrorPathTest::quote)
+        .toList());
+    if (!System.getProperty("os.name").startsWith("Linux")) {
+      System.err.println("SKIPPED: disk-full test needs Linux (tmpfs or ulimit -f)");
+      Assumptions.abort("not Linux");
+    }
+    String mount = "mount -t tmpfs -o size=2m none " + quote(target.toString());
+    boolean tmpfs;
+    try {
+      tmpfs = Proc.run(List.of("unshare", "-m", "sh", "-c", mount), Map.of(), 30).code() == 0;
+    } catch (java.io.IOException noUnshare) {
+      tmpfs = false;
+    }
+    if (tmpfs) {
+      return new Full(Proc.run(List.of("unshare", "-m", "sh", "-c", mount + " && exec " + cmd),
+          Map.of(), 120), true);
+    }
+    System.err.println("NOTE: no private tmpfs mount possible; disk full simulated with ulimit -f");
+    return new Full(Proc.run(List.of("sh", "-c", "ulimit -f 4096 && exec " + cmd), Map.of(), 120),
+        false); // 4096 blocks of 512 bytes: 2 MiB
+  }
+
+  private static String quote(String s) {
+    return "'" + s.replace("'", "'\\''") + "'";
+  }
+
+  @Test
+  void diskFullWhileConvertingRemovesTheTarget() throws Exception {
+    Path src = dir.resolve("random.raw");
+    byte[] bytes = new byte[6 << 20];
+    new java.util.Random(3).nextBytes(bytes);
+    Files.write(src, bytes);
+    Path small = Files.createDirectory(dir.resolve("small"));
+    for (String fmt : List.of("raw", "vdi")) {
+      Path dst = small.resolve("out." + fmt);
+      Full full = runOnAFullDisk(small, "convert", "-f", "raw", "-O", fmt, src.toString(),
+          dst.toString());
+      String line = full.result().assertOneLineError(1);
+      assertTrue(line.contains(full.enospc() ? "No space left on device" : "File too large"),
+          line);
+      assertTrue(line.contains("out." + fmt), line);
+      assertTrue(Files.notExists(dst), "the half-written target was left behind");
+    }
+    Full create = runOnAFullDisk(small, "create", "-f", "raw", "-o", "preallocation=full",
+        small.resolve("big.raw").toString(), "8M");
+    String line = create.result().assertOneLineError(1);
+    assertTrue(line.contains(create.enospc() ? "No space left on device" : "File too large"),
+        line);
+  }
+
+  @Test
+  void corruptVdiHeadersGiveOneLineAndQemusExitCodes() throws Exception {
+    Path good = dir.resolve("good.vdi");
+    Cli.ok("create", "-f", "vdi", good.toString(), "4M");
+    Path badSignature = Files.copy(good, dir.resolve("sig.vdi"));
+    Path tooManyBlocks = Files.copy(good, dir.resolve("blocks.vdi"));
+    Path badBlockSize = Files.copy(good, dir.resolve("bsize.vdi"));
+    try (java.io.RandomAccessFile r = new java.io.RandomAccessFile(badSignature.toFile(), "rw")) {
+      r.seek(64);
+      r.writeInt(0);
+    }
+    try (java.io.RandomAccessFile r = new java.io.RandomAccessFile(tooManyBlocks.toFile(), "rw")) {
+      r.seek(0x180);
+      r.writeInt(0xffffff7f); // little-endian 0x7fffffff
+    }
+    try (java.io.RandomAccessFile r = new java.io.RandomAccessFile(badBlockSize.toFile(), "rw")) {
+      r.seek(0x178);
+      r.writeInt(0x00300000); // little-endian 12288
+    }
+    for (Path img : List.of(badSignature, tooManyBlocks, badBlockSize)) {
+      String f = img.toString();
+      for (String[] args : List.of(new String[] {"info", "-f", "vdi", f},
+          new String[] {"check", "-f", "vdi", f}, new String[] {"map", "-f", "vdi", f},
+          new String[] {"convert", "-f", "vdi", "-O", "raw", f, dir.resolve("c.raw").toString()},
+          new String[] {"compare", "-f", "vdi", f, good.toString()})) {
+        int expected = Qemu.run(args).code();
+        assertTrue(expected != 0, f + " " + List.of(args));
+        String line = Cli.run(args).assertOneLineError(expected);
+        assertTrue(line.contains(img.getFileName().toString()), line);
+      }
+    }
   }
 
   @Test

@@ -1,15 +1,16 @@
 package io.blockkit.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -53,19 +54,56 @@ class LauncherSmokeIT {
   }
 
   private Cli.Result launch(Path root, String... args) throws IOException, InterruptedException {
+    return launch(root, Map.of(), args);
+  }
+
+  private Cli.Result launch(Path root, Map<String, String> env, String... args)
+      throws IOException, InterruptedException {
     List<String> cmd = new java.util.ArrayList<>();
     cmd.add(root.resolve("blockkit").toString());
     cmd.addAll(List.of(args));
-    ProcessBuilder pb = new ProcessBuilder(cmd);
-    pb.environment().put("BLOCKKIT_CACHE", dir.resolve("cache").toString());
-    pb.environment().put("BLOCKKIT_NO_BUILD", "1"); // never start Maven from inside Maven
-    Process p = pb.start();
-    p.getOutputStream().close();
-    byte[] out = p.getInputStream().readAllBytes();
-    byte[] err = p.getErrorStream().readAllBytes();
-    assertTrue(p.waitFor(120, TimeUnit.SECONDS), "launcher timed out");
-    return new Cli.Result(p.exitValue(), new String(out, StandardCharsets.UTF_8),
-        new String(err, StandardCharsets.UTF_8));
+    Map<String, String> all = new java.util.HashMap<>(env);
+    all.put("BLOCKKIT_CACHE", dir.resolve("cache").toString());
+    all.put("BLOCKKIT_NO_BUILD", "1"); // never start Maven from inside Maven
+    return Proc.run(cmd, all, 120);
+  }
+
+  /**
+   * A copy of the tool's layout (launcher script, jar, plugins/ folder) in a temporary folder:
+   * the launcher finds its jar and plugins/ beside itself.
+   */
+  @Test
+  void pluginJarsBesideTheLauncherOnThePathAndInTheEnvironmentAreUsable() throws Exception {
+    Path root = repoRoot();
+    assumeTrue(root != null && upToDate(root), "the shaded jar is missing or older than the "
+        + "sources (this test runs in the package phase, after shading)");
+    Map<String, String> noCds = Map.of("BLOCKKIT_CDS", "off"); // the other test covers the cache
+    Path tool = dir.resolve("tool");
+    Files.createDirectories(tool.resolve("block-cli/target"));
+    Files.copy(root.resolve("blockkit"), tool.resolve("blockkit"));
+    Files.copy(root.resolve("block-cli/target/blockkit.jar"),
+        tool.resolve("block-cli/target/blockkit.jar"));
+    Cli.Result without = launch(tool, noCds, "drivers");
+    assertEquals(0, without.code(), without.err());
+    assertFalse(without.out().contains(PluginJars.NAME + " (protocol)"), without.out());
+
+    Path jar = PluginJars.build(dir.resolve("build"), tool.resolve("plugins"));
+    Cli.Result beside = launch(tool, noCds, "drivers");
+    assertTrue(beside.out().contains(PluginJars.NAME + " (protocol)"), beside.out() + beside.err());
+    Path out = dir.resolve("copy.raw");
+    Cli.Result conv = launch(tool, noCds, "convert", "-O", "raw", PluginJars.NAME + ":300000",
+        out.toString());
+    assertEquals(0, conv.code(), conv.err());
+    assertArrayEquals(PluginJars.expected(300000), Files.readAllBytes(out));
+
+    Path elsewhere = Files.move(jar, dir.resolve("elsewhere.jar"));
+    assertEquals(0, launch(tool, noCds, "info", "-f", "raw", out.toString()).code());
+    assertTrue(launch(tool, noCds, "--plugin-path", elsewhere.toString(), "info", "--output=json",
+        PluginJars.NAME + ":4k").out().contains("\"virtual-size\": 4096"));
+    assertTrue(launch(tool, Map.of("BLOCKKIT_CDS", "off", "BLOCKKIT_PLUGIN_PATH",
+        elsewhere.toString()), "drivers")
+        .out().contains(PluginJars.NAME + " (protocol)"));
+    launch(tool, noCds, "info", PluginJars.NAME + ":4k").assertOneLineError(1);
   }
 
   @Test

@@ -3,10 +3,8 @@ package io.blockkit.cli;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 
 /** qemu-img, the reference peer: skipped visibly when missing, required under CI=true. */
@@ -42,19 +40,24 @@ final class Qemu {
   }
 
   static Cli.Result run(String... args) throws IOException, InterruptedException {
+    return exec("qemu-img", args);
+  }
+
+  /** Runs qemu-io (same package as qemu-img), e.g. to write data patterns into an image. */
+  static Cli.Result io(String... args) throws IOException, InterruptedException {
+    Cli.Result r = exec("qemu-io", args);
+    if (r.code() != 0) {
+      fail("qemu-io " + String.join(" ", args) + " failed: " + r.err() + r.out());
+    }
+    return r;
+  }
+
+  private static Cli.Result exec(String tool, String... args)
+      throws IOException, InterruptedException {
     require();
     List<String> cmd = new ArrayList<>();
-    cmd.add("qemu-img");
+    cmd.add(tool);
     cmd.addAll(List.of(args));
-    Process p = new ProcessBuilder(cmd).start();
-    p.getOutputStream().close();
-    byte[] out = p.getInputStream().readAllBytes();
-    byte[] err = p.getErrorStream().readAllBytes();
-    if (!p.waitFor(60, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      fail("qemu-img timed out: " + cmd);
-    }
-    return new Cli.Result(p.exitValue(), new String(out, StandardCharsets.UTF_8),
-        new String(err, StandardCharsets.UTF_8));
+    return Proc.run(cmd, java.util.Map.of(), 60);
   }
 }

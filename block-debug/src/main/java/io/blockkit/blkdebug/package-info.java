@@ -26,7 +26,10 @@
  *   <li>{@code power-loss-after-writes=N}: simulated power loss. The first N writes reach the child;
  *       every later one is silently dropped but reported successful, and flushes succeed without
  *       effect. Reads keep returning what reached the child: the state a crash would leave. With
- *       N=0 nothing is ever written.
+ *       N=0 nothing is ever written. As with dm-flakey's {@code drop_writes}, the stack above may
+ *       then read stale data, and reads of space a dropped write would have appended fail as out
+ *       of range; nothing it does after the power loss reaches the child, so a test runs its
+ *       workload, closes, and checks the child alone.
  *   <li>{@code once=on|off}: with {@code on}, each {@code fail-*} rule fires a single time (the Nth
  *       request fails, later ones succeed). With {@code off} (the default, as in QEMU) the failure
  *       is permanent: the Nth request and every later one of its kind fail.

@@ -13,6 +13,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  */
 final class MemoryStore {
   static final int CHUNK = 64 * 1024;
+  /** Source of zeros for reads of absent chunks and for zero checks (never written). */
+  private static final byte[] ZEROS = new byte[CHUNK];
 
   private final String name;
   private final ConcurrentMap<Long, byte[]> chunks = new ConcurrentHashMap<>();
@@ -46,9 +48,7 @@ final class MemoryStore {
         int n = Math.min(dst.remaining(), CHUNK - in);
         byte[] chunk = chunks.get(idx);
         if (chunk == null || pos >= size) {
-          for (int i = 0; i < n; i++) {
-            dst.put((byte) 0);
-          }
+          dst.put(ZEROS, 0, n);
         } else {
           synchronized (chunk) {
             dst.put(chunk, in, n);
@@ -164,6 +164,10 @@ final class MemoryStore {
 
   private static boolean isZero(ByteBuffer src, int n) {
     int p = src.position();
+    if (src.hasArray()) {
+      int from = src.arrayOffset() + p;
+      return java.util.Arrays.mismatch(src.array(), from, from + n, ZEROS, 0, n) < 0;
+    }
     for (int i = 0; i < n; i++) {
       if (src.get(p + i) != 0) {
         return false;

@@ -231,26 +231,54 @@ final class BlockMap {
   }
 
   /**
-   * Writes the entries {@code [from, to]} from memory to the file, widened to whole 512-byte
-   * sectors of the file but never outside the map. Callers serialise these writes so that the last
-   * write of a sector carries every entry set before it.
+   * The entries {@code [from, to]} as they are in memory now, widened to whole 512-byte sectors of
+   * the file but never outside the map: the bytes a map write puts on disk.
+   *
+   * @param offset file offset of the first byte
+   * @param chunks the bytes, in order, each at most {@link #MAX_WRITE_ENTRIES} entries
+   * @param highestBlock the highest physical block any of these entries uses (entries at or past
+   *     the map's own size, which check reports as corrupt, excluded), or -1
    */
-  void writeRange(long from, long to) throws IOException {
+  record Sectors(long offset, java.util.List<ByteBuffer> chunks, long highestBlock) {}
+
+  Sectors sectors(long from, long to) throws IOException {
     long start = offset + 4 * from;
     long end = offset + 4 * (to + 1);
     start = Math.max(offset, start & -512L);
     end = Math.min(offset + 4 * entries, (end + 511) & -512L);
     long firstEntry = (start - offset + 3) / 4;
     long lastEntry = (end - offset) / 4;
-    // Normal requests change a few sectors and need one write; only repairs span more than a chunk.
+    long highest = -1;
+    java.util.List<ByteBuffer> chunks = new java.util.ArrayList<>();
+    // Normal requests change a few sectors and need one chunk; only repairs span more.
     for (long chunk = firstEntry; chunk < lastEntry; chunk += MAX_WRITE_ENTRIES) {
       int n = (int) Math.min(MAX_WRITE_ENTRIES, lastEntry - chunk);
       ByteBuffer buf = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
       for (int i = 0; i < n; i++) {
-        buf.putInt(get(chunk + i));
+        int e = get(chunk + i);
+        if (isAllocated(e) && Integer.toUnsignedLong(e) < entries) {
+          highest = Math.max(highest, Integer.toUnsignedLong(e));
+        }
+        buf.putInt(e);
       }
       buf.flip();
-      file.write(offset + 4 * chunk, buf);
+      chunks.add(buf);
+    }
+    return new Sectors(offset + 4 * firstEntry, chunks, highest);
+  }
+
+  /** Writes the entries {@code [from, to]} as they are in memory now (see {@link #sectors}). */
+  void writeRange(long from, long to) throws IOException {
+    write(sectors(from, to));
+  }
+
+  /** Writes sectors taken by {@link #sectors}. Callers serialise map writes. */
+  void write(Sectors s) throws IOException {
+    long at = s.offset();
+    for (ByteBuffer chunk : s.chunks()) {
+      int n = chunk.remaining();
+      file.write(at, chunk.duplicate());
+      at += n;
     }
   }
 }

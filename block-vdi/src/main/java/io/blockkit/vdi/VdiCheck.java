@@ -71,7 +71,7 @@ final class VdiCheck {
 
     void flush() throws IOException {
       if (last >= 0) {
-        image.map.writeRange(first, last);
+        image.writeEntries(first, last);
         image.map.releasePinned();
       }
       first = Long.MAX_VALUE;

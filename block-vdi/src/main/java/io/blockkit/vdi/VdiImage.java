@@ -53,6 +53,17 @@ final class VdiImage extends AbstractBlockDevice {
   private final ReentrantLock[] allocationLocks = new ReentrantLock[STRIPES];
   /** Serialises metadata writes so the last write of a map sector carries every entry set before it. */
   private final ReentrantLock metadataLock = new ReentrantLock();
+  /**
+   * Map entries changed in memory whose sectors are not yet written (a request's own, or left by a
+   * failed write), and whether the header must be written. Guarded by {@link #metadataLock}; every
+   * commit and every flush writes them first, so a failed metadata write is retried before any
+   * later flush can succeed.
+   */
+  private long dirtyFirst = Long.MAX_VALUE;
+  private long dirtyLast = -1;
+  private boolean headerDirty;
+  /** True while any of the above is set; read without the lock to keep clean paths lock-free. */
+  private volatile boolean metadataPending;
   /** The next physical block index to hand out. */
   private final AtomicLong nextFree;
   /** Length of the file as far as this session knows (only this session writes it). */
@@ -371,17 +382,29 @@ final class VdiImage extends AbstractBlockDevice {
       // The data, and zeros around it as a punched hole or a grown file: no block-sized buffer,
       // and nothing written for the zeros where the child can zero cheaply.
       long head = header.blockExtra + inBlock;
-      int n = data.remaining();
-      if (head > 0) {
-        file.writeZeroes(start, head);
-      }
-      file.write(start + head, data);
-      if (head + n < total) {
-        file.writeZeroes(start + head + n, total - head - n);
+      boolean written = false;
+      try {
+        int n = data.remaining();
+        if (head > 0) {
+          file.writeZeroes(start, head);
+        }
+        file.write(start + head, data);
+        if (head + n < total) {
+          file.writeZeroes(start + head + n, total - head - n);
+        }
+        written = true;
+      } finally {
+        if (!written) {
+          // Hand the block back unless a later allocation took the next one meanwhile (then it
+          // stays a leak): nothing refers to it, and the next allocation rewrites all of it.
+          nextFree.compareAndSet(phys + 1, phys);
+        }
       }
       fileLength.accumulateAndGet(start + total, Math::max);
-      // Publish only after the data is in place: readers see zeros or the whole block.
-      map.set(block, (int) phys);
+      // Publish only after the data is in place: readers see zeros or the whole block. The entry
+      // is marked unwritten before anyone can see it, so that a flush after another request's
+      // write into this block writes the entry even if this request has not committed yet.
+      publish(block, (int) phys);
       changes.entry(block);
       changes.header = true;
     } finally {
@@ -418,11 +441,8 @@ final class VdiImage extends AbstractBlockDevice {
   }
 
   /**
-   * Writes the header (at most once), then the changed map sectors (one write). The header goes
-   * first so that a crash in between leaves a blocks_allocated that covers the new blocks while the
-   * map does not refer to them yet: a leak, which even readers that trust blocks_allocated (QEMU,
-   * VirtualBox) handle safely. The other order would leave a count below the map, and those
-   * readers would hand out a block the map still uses.
+   * Adds a request's changes to the unwritten metadata and writes all of it: see {@link
+   * #writeDirtyMetadata}.
    */
   private void commit(Changes changes) throws IOException {
     if (changes.last < 0 && !changes.header) {
@@ -430,21 +450,99 @@ final class VdiImage extends AbstractBlockDevice {
     }
     metadataLock.lock();
     try {
-      if (changes.header) {
-        writeHeader();
-      }
-      if (changes.last >= 0) {
-        map.writeRange(changes.first, changes.last);
-      }
+      addDirty(changes);
+      writeDirtyMetadata();
+    } finally {
+      metadataPending = headerDirty || dirtyLast >= 0;
+      metadataLock.unlock();
+    }
+  }
+
+  /**
+   * Writes whatever metadata is unwritten: left by a failed write, or published by a request that
+   * has not committed yet.
+   */
+  private void writePendingMetadata() throws IOException {
+    if (!metadataPending) {
+      return;
+    }
+    metadataLock.lock();
+    try {
+      writeDirtyMetadata();
+    } finally {
+      metadataPending = headerDirty || dirtyLast >= 0;
+      metadataLock.unlock();
+    }
+  }
+
+  /**
+   * Sets a new block's entry, marked unwritten in the same step: no metadata write can fall
+   * between the two and leave a visible entry that nothing will write.
+   */
+  private void publish(long block, int phys) throws IOException {
+    metadataLock.lock();
+    try {
+      dirtyFirst = Math.min(dirtyFirst, block);
+      dirtyLast = Math.max(dirtyLast, block);
+      metadataPending = true;
+      map.set(block, phys);
     } finally {
       metadataLock.unlock();
     }
   }
 
-  private void writeHeader() throws IOException {
+  /** Records changes as unwritten without writing them (a later commit or flush does). */
+  private void markDirty(Changes changes) {
+    metadataLock.lock();
+    try {
+      addDirty(changes);
+    } finally {
+      metadataLock.unlock();
+    }
+  }
+
+  private void addDirty(Changes changes) {
+    dirtyFirst = Math.min(dirtyFirst, changes.first);
+    dirtyLast = Math.max(dirtyLast, changes.last);
+    headerDirty |= changes.header;
+    metadataPending = headerDirty || dirtyLast >= 0;
+  }
+
+  /**
+   * Writes the unwritten map sectors and, when needed, the header (at most one write each, except
+   * for repairs of huge maps). Caller holds {@link #metadataLock} and the layout lock (shared or
+   * exclusive).
+   *
+   * <p>The file must never hold a map entry using a physical block at or past its
+   * blocks_allocated: QEMU and VirtualBox allocate there and would overwrite the block. So the
+   * map sectors are taken first (with entries other requests set meanwhile, which may use blocks
+   * they have just allocated), then the count: every block an entry uses was counted in {@link
+   * #nextFree} before the entry was set. The header goes first when the count rises or stays
+   * (a crash in between leaks the new blocks), and last when it falls, which only compaction
+   * does after the map stopped using the blocks. A failed write leaves its part dirty.
+   */
+  private void writeDirtyMetadata() throws IOException {
+    BlockMap.Sectors sectors = dirtyLast >= 0 ? map.sectors(dirtyFirst, dirtyLast) : null;
     long count = nextFree.get();
-    file.write(0, header.encode(count, uuidModify));
-    headerCount = count;
+    boolean needHeader = headerDirty || sectors != null && sectors.highestBlock() >= headerCount;
+    if (sectors != null && count < headerCount) {
+      writeMapSectors(sectors);
+      sectors = null;
+    }
+    if (needHeader) {
+      file.write(0, header.encode(count, uuidModify));
+      headerCount = count;
+      headerDirty = false;
+    }
+    if (sectors != null) {
+      writeMapSectors(sectors);
+    }
+  }
+
+  private void writeMapSectors(BlockMap.Sectors sectors) throws IOException {
+    map.write(sectors);
+    dirtyFirst = Long.MAX_VALUE;
+    dirtyLast = -1;
   }
 
   private static boolean isAllZero(ByteBuffer b) {
@@ -549,24 +647,33 @@ final class VdiImage extends AbstractBlockDevice {
     if (last < 0) {
       return;
     }
-    Changes changes = new Changes();
-    markModified(changes);
-    map.writeRange(first, last);
-    // The ZERO entries must be durable before the freed blocks are overwritten by moved data.
-    file.flush();
-    compact();
+    Changes freed = new Changes();
+    freed.entry(first);
+    freed.entry(last);
+    compact(freed);
   }
 
   /**
    * Moves the highest physical blocks into unreferenced physical blocks below them, then rewrites
-   * blocks_allocated and truncates the file after the last block in use. Order: copy data, flush,
-   * map, header, flush, truncate, so a crash at any point leaves at worst a leak. Caller holds the
-   * layout lock exclusively and has made the entries that freed blocks durable.
+   * blocks_allocated and truncates the file after the last block in use. Order: every unwritten
+   * map entry (those that freed blocks among them), flush, copy data, flush, map, header, flush,
+   * truncate, so a crash at any point leaves at worst a leak. The count falls only once the map
+   * written to the file has stopped using the blocks past it, so no new block can go where the
+   * file still keeps an old one. Caller holds the layout lock exclusively.
    *
    * @return the number of blocks moved
    */
   long compact() throws IOException {
-    markModified(new Changes());
+    return compact(new Changes());
+  }
+
+  private long compact(Changes freed) throws IOException {
+    markModified(freed);
+    // The entries that freed blocks (and any other unwritten metadata) must be durable before
+    // moved data overwrites those blocks.
+    commit(freed);
+    writePendingMetadata();
+    file.flush();
     long count = Math.min(nextFree.get(), header.blocks);
     // A bit per physical block: bounded memory even for half a billion blocks.
     BitSet used = new BitSet((int) count);
@@ -609,13 +716,16 @@ final class VdiImage extends AbstractBlockDevice {
         used.clear(from[i]);
         used.set(to[i]);
       }
-      writeEntries(owners);
+      writeMovedEntries(owners);
+      // Everything set so far is written (a failure would have thrown): pages may be dropped.
       map.releasePinned();
       moved += n;
     }
     long newCount = used.length();
     nextFree.set(newCount);
-    writeHeader();
+    Changes lowerCount = new Changes();
+    lowerCount.header = true;
+    commit(lowerCount);
     file.flush();
     long newLength = header.dataOffset + newCount * header.totalBlockSize();
     if (fileLength.get() > newLength && file.capabilities().contains(Capability.RESIZE)) {
@@ -656,8 +766,12 @@ final class VdiImage extends AbstractBlockDevice {
     return owners;
   }
 
-  /** Writes the map sectors holding the given entries, one write per cluster of nearby entries. */
-  private void writeEntries(long[] blocks) throws IOException {
+  /**
+   * Writes the map sectors holding the given entries, one write per cluster of nearby entries. If
+   * a write fails, the clusters not written yet stay dirty with it, so a later commit or flush
+   * writes them.
+   */
+  private void writeMovedEntries(long[] blocks) throws IOException {
     long[] sorted = blocks.clone();
     java.util.Arrays.sort(sorted);
     int i = 0;
@@ -666,7 +780,20 @@ final class VdiImage extends AbstractBlockDevice {
       while (j + 1 < sorted.length && sorted[j + 1] - sorted[j] <= 128) {
         j++;
       }
-      map.writeRange(sorted[i], sorted[j]);
+      Changes cluster = new Changes();
+      cluster.entry(sorted[i]);
+      cluster.entry(sorted[j]);
+      try {
+        commit(cluster);
+      } catch (IOException e) {
+        if (j + 1 < sorted.length) {
+          Changes rest = new Changes();
+          rest.entry(sorted[j + 1]);
+          rest.entry(sorted[sorted.length - 1]);
+          markDirty(rest);
+        }
+        throw e;
+      }
       i = j + 1;
     }
   }
@@ -698,9 +825,24 @@ final class VdiImage extends AbstractBlockDevice {
     }
   }
 
+  /** Writes the metadata failed writes left unwritten, then flushes the file. */
   @Override
   protected void doFlush() throws IOException {
+    if (metadataPending) {
+      long stamp = layoutLock.readLock();
+      try {
+        writePendingMetadata();
+      } finally {
+        layoutLock.unlockRead(stamp);
+      }
+    }
     file.flush();
+  }
+
+  /** A last try at metadata failed writes left unwritten; the file is not flushed, as before. */
+  @Override
+  protected void doClose() throws IOException {
+    writePendingMetadata();
   }
 
   // ---------------------------------------------------------------- check, info
@@ -730,6 +872,15 @@ final class VdiImage extends AbstractBlockDevice {
   /** For {@link VdiCheck}: where the next allocation goes (compaction starts from it). */
   void setNextFree(long count) {
     nextFree.set(count);
+  }
+
+  /** For {@link VdiCheck}: writes entries it changed in memory, as a request would. */
+  void writeEntries(long first, long last) throws IOException {
+    Changes changes = new Changes();
+    changes.entry(first);
+    changes.entry(last);
+    markModified(changes);
+    commit(changes);
   }
 
   /** For {@link VdiCheck}: marks the session modified (new modification UUID on the next header write). */

@@ -77,16 +77,32 @@
  *       sectors. The header goes before the map so that a crash between them leaves blocks_allocated
  *       covering blocks the map does not use yet (a leak, safe even for QEMU and VirtualBox, which
  *       allocate at blocks_allocated); the map-then-header order would leave a count below the map,
- *       which those tools would overwrite. No flush is added: {@link
- *       io.blockkit.api.BlockDevice#flush()} flushes the file, and a crash before it at worst leaks
- *       blocks.
+ *       which those tools would overwrite. The map sectors are taken before the count, and a map
+ *       write that carries entries another request has just allocated raises the count first, so
+ *       concurrent requests never put an entry on disk ahead of its count. No flush is added:
+ *       {@link io.blockkit.api.BlockDevice#flush()} flushes the file, and a crash before it at
+ *       worst leaks blocks (the crash model is in-order: writes reach the disk in the order they
+ *       are issued). qemu-img check counts any difference between blocks_allocated and the
+ *       allocated entries as an error, so it reports the harmless count-above-entries state such a
+ *       crash leaves (QEMU's own VDI driver writes in the same order and leaves the same); our
+ *       check calls it a leak.
+ *   <li>A failed write: a new block whose data write fails is handed back to the allocator. Map
+ *       entries and header changes whose write failed stay dirty in memory (the open image keeps
+ *       reading what it wrote) and are written again by the next request that writes metadata, by
+ *       {@link io.blockkit.api.BlockDevice#flush()} before it flushes the file (so a flush fails
+ *       while they cannot be written, and never acknowledges writes whose map entry is missing on
+ *       disk) and by close. A new block's entry counts as unwritten from the moment it becomes
+ *       visible, so a flush also writes the entries of allocations still in progress, which other
+ *       requests may already have written into.
  *   <li>Zeros cost nothing: all-zero data for an unallocated block allocates nothing; writeZeroes and
  *       discard make whole blocks ZERO (0xfffffffe) and write zeros in place into the covered part
  *       of allocated blocks only. An allocated block that becomes ZERO is filled by moving the last
- *       physical block into its place (VirtualBox's discard), in the order: ZERO entries, flush,
- *       copy, flush, map, header, flush, truncate; so physical blocks stay dense and qemu-img check
- *       stays clean. Fixed images (type 2) keep their preallocated blocks: there, zeroing whole
- *       blocks goes to the file's writeZeroes (which the file protocol makes cheap) instead.
+ *       physical block into its place (VirtualBox's discard), in the order: ZERO entries (and any
+ *       dirty metadata), flush, copy, flush, map, header, flush, truncate; so physical blocks stay
+ *       dense and qemu-img check stays clean. The allocator moves down to the new count only after
+ *       the map write, so a new block never lands where the file's map still keeps a moved one.
+ *       Fixed images (type 2) keep their preallocated blocks: there, zeroing whole blocks goes to
+ *       the file's writeZeroes (which the file protocol makes cheap) instead.
  *   <li>The first modifying request of a session writes a new random modification UUID, as
  *       VirtualBox does; read-only opens never write a byte. A 384-byte header is not upgraded to
  *       400 bytes.

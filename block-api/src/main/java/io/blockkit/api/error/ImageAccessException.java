@@ -6,7 +6,7 @@ public class ImageAccessException extends BlockException {
 
   /** Why the location cannot be used. */
   public enum Reason {
-    NOT_FOUND("No such file"),
+    NOT_FOUND("No such file or directory"),
     IS_DIRECTORY("Is a directory"),
     ACCESS_DENIED("Permission denied"),
     ALREADY_EXISTS("File exists"),

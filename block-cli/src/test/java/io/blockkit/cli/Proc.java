@@ -1,0 +1,58 @@
+package io.blockkit.cli;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/** Runs a child process to completion, draining both streams at once (no pipe deadlock). */
+final class Proc {
+  private Proc() {}
+
+  static Cli.Result run(List<String> cmd, Map<String, String> env, long timeoutSeconds)
+      throws IOException, InterruptedException {
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.environment().putAll(env);
+    Process p = pb.start();
+    p.getOutputStream().close();
+    CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> drain(p.getErrorStream()));
+    byte[] out = drain(p.getInputStream());
+    if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      fail("timed out after " + timeoutSeconds + " s: " + cmd);
+    }
+    try {
+      return new Cli.Result(p.exitValue(), new String(out, StandardCharsets.UTF_8),
+          new String(err.get(), StandardCharsets.UTF_8));
+    } catch (ExecutionException e) {
+      throw new IOException(e.getCause());
+    }
+  }
+
+  private static byte[] drain(InputStream in) {
+    try (in) {
+      return in.readAllBytes();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** A command line running the tool in a fresh JVM on this test's class path. */
+  static List<String> blockkit(String... args) {
+    List<String> cmd = new java.util.ArrayList<>(List.of(javaBin(), "-cp",
+        System.getProperty("java.class.path"), Main.class.getName()));
+    cmd.addAll(List.of(args));
+    return cmd;
+  }
+
+  static String javaBin() {
+    return java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+}
