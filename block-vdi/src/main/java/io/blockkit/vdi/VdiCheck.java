@@ -46,19 +46,24 @@ final class VdiCheck {
   }
 
   /**
-   * Sets bad entries to FREE during a pass, writing them out in batches so that the pages a
+   * Clears bad entries during a pass, writing them out in batches so that the pages a
    * pathological map pins stay few (a map may hold half a billion entries).
    */
   private final class Fixer {
+    /**
+     * FREE, or ZERO in a differencing image: there FREE means "ask the parent", so the image could
+     * no longer be opened (backing images are unsupported) and older parent data would show.
+     */
+    final int cleared = h.isDifferencing() ? BlockMap.ZERO : BlockMap.FREE;
     long first = Long.MAX_VALUE;
     long last = -1;
     long fixed;
 
-    void free(long block) throws IOException {
+    void clear(long block) throws IOException {
       if (last >= 0 && block - first >= FIX_BATCH_ENTRIES) {
         flush();
       }
-      image.map.set(block, BlockMap.FREE);
+      image.map.set(block, cleared);
       first = Math.min(first, block);
       last = Math.max(last, block);
       fixed++;
@@ -86,7 +91,8 @@ final class VdiCheck {
       analyze(fixer);
       fixer.flush();
       image.file().flush();
-      repairs.add("Repaired: " + fixer.fixed + " block map entries set to FREE");
+      repairs.add("Repaired: " + fixer.fixed + " block map entries set to "
+          + (fixer.cleared == BlockMap.FREE ? "FREE" : "ZERO"));
     }
     if (mode.repairsCorruptions() || before.report.corruptions() == 0) {
       // Every remaining entry is in range and unique: fill holes, fix the count, truncate.
@@ -132,7 +138,7 @@ final class VdiCheck {
    * holds: messages are capped per kind (the counts are not), and the first owners of shared
    * blocks are looked up in one more pass for the reported ones only.
    *
-   * @param fixer when not null, every bad entry is set to FREE as it is found (the first owner
+   * @param fixer when not null, every bad entry is cleared as it is found (the first owner
    *     of a shared block keeps it)
    */
   private Findings analyze(Fixer fixer) throws IOException {
@@ -169,7 +175,7 @@ final class VdiCheck {
         }
         outOfRange++;
         if (fixer != null) {
-          fixer.free(b);
+          fixer.clear(b);
         }
         continue;
       }
@@ -181,7 +187,7 @@ final class VdiCheck {
           r.corruption("block " + b + ": physical block " + p + " is used twice");
         }
         if (fixer != null) {
-          fixer.free(b);
+          fixer.clear(b);
         }
         continue;
       }
@@ -204,7 +210,7 @@ final class VdiCheck {
         }
         pastEof++;
         if (fixer != null) {
-          fixer.free(b);
+          fixer.clear(b);
         }
       }
     }

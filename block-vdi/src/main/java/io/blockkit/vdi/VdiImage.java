@@ -8,6 +8,7 @@ import io.blockkit.api.CheckReport;
 import io.blockkit.api.Extent;
 import io.blockkit.api.ImageInfo;
 import io.blockkit.api.error.BlockException;
+import io.blockkit.api.error.CorruptImageException;
 import io.blockkit.api.error.DataUnavailableException;
 import io.blockkit.api.error.UnsupportedFeatureException;
 import java.io.IOException;
@@ -168,14 +169,19 @@ final class VdiImage extends AbstractBlockDevice {
         pos += n;
         continue;
       }
+      long phys = Integer.toUnsignedLong(entry);
+      if (phys >= header.blocks) {
+        throw entryOutOfRange(block, phys, pos, n);
+      }
       // Blocks whose data follow each other in the file are read with one child request.
-      long host = dataOffset(Integer.toUnsignedLong(entry)) + inBlock;
+      long host = dataOffset(phys) + inBlock;
       long run = n;
       long lastBlock = block;
-      long lastPhys = Integer.toUnsignedLong(entry);
+      long lastPhys = phys;
       while (pos + run < end && header.blockExtra == 0) {
         int next = map.get(lastBlock + 1);
-        if (!BlockMap.isAllocated(next) || Integer.toUnsignedLong(next) != lastPhys + 1) {
+        if (!BlockMap.isAllocated(next) || Integer.toUnsignedLong(next) != lastPhys + 1
+            || lastPhys + 1 >= header.blocks) {
           break;
         }
         lastBlock++;
@@ -190,6 +196,37 @@ final class VdiImage extends AbstractBlockDevice {
       dst.position(dst.position() + (int) run);
       pos += run;
     }
+  }
+
+  /**
+   * The error for a read of {@code [pos, pos+len)} inside a block whose map entry is no physical
+   * block (check reports it as a corruption): its offset would lie past every block, or even past
+   * 2^63 with a large block_extra, so nothing is read from it. A DataUnavailableException, so a
+   * salvaging caller can substitute zeros for exactly this range.
+   */
+  private DataUnavailableException entryOutOfRange(long block, long phys, long pos, long len) {
+    return new DataUnavailableException("Cannot read image '" + location() + "': block " + block
+        + " (virtual bytes " + pos + ".." + (pos + len) + ") has block map entry " + phys
+        + " (at offset " + mapEntryOffset(block) + "), out of range (physical blocks are numbered "
+        + "below blocks_in_image, " + header.blocks + "); the image is corrupt", pos, len);
+  }
+
+  private long mapEntryOffset(long block) {
+    return header.blocksOffset + 4 * block;
+  }
+
+  /**
+   * The physical block of an allocated entry that is to be written, or a CorruptImageException
+   * when the entry is out of range: writing there would put data at a wild offset of the file.
+   */
+  private long writablePhysical(long block, int entry) throws CorruptImageException {
+    long phys = Integer.toUnsignedLong(entry);
+    if (phys >= header.blocks) {
+      throw new CorruptImageException(location(), "block map entry " + block, mapEntryOffset(block),
+          Long.toString(phys), "a physical block below blocks_in_image (" + header.blocks
+              + "); run a check with repair of all errors first");
+    }
+    return phys;
   }
 
   /** The error for a read of {@code [pos, pos+len)} some of whose data lie past the end of the file. */
@@ -261,10 +298,15 @@ final class VdiImage extends AbstractBlockDevice {
       return Extent.zero(offset, Math.min(end, (block + 1 + more) << shift) - offset);
     }
     long phys = Integer.toUnsignedLong(entry);
+    if (phys >= header.blocks) {
+      // An out-of-range entry (a corruption): data, but at no offset reads could use.
+      return new Extent(offset, len, true, false, true, -1, null);
+    }
     long host = dataOffset(phys) + inBlock;
     while (offset + len < end && header.blockExtra == 0) {
       int next = map.get(block + 1);
-      if (!BlockMap.isAllocated(next) || Integer.toUnsignedLong(next) != phys + 1) {
+      if (!BlockMap.isAllocated(next) || Integer.toUnsignedLong(next) != phys + 1
+          || phys + 1 >= header.blocks) {
         break;
       }
       block++;
@@ -317,7 +359,7 @@ final class VdiImage extends AbstractBlockDevice {
       throws IOException {
     int entry = map.get(block);
     if (BlockMap.isAllocated(entry)) {
-      writeInPlace(entry, inBlock, data, changes);
+      writeInPlace(block, entry, inBlock, data, changes);
       return;
     }
     if (isAllZero(data)) {
@@ -330,7 +372,7 @@ final class VdiImage extends AbstractBlockDevice {
       entry = map.get(block);
       if (BlockMap.isAllocated(entry)) {
         // A concurrent request allocated the block while we waited.
-        writeInPlace(entry, inBlock, data, changes);
+        writeInPlace(block, entry, inBlock, data, changes);
         return;
       }
       long phys = allocatePhysical(block);
@@ -370,10 +412,10 @@ final class VdiImage extends AbstractBlockDevice {
     }
   }
 
-  private void writeInPlace(int entry, long inBlock, ByteBuffer data, Changes changes)
-      throws IOException {
+  private void writeInPlace(long block, int entry, long inBlock, ByteBuffer data,
+      Changes changes) throws IOException {
+    long host = dataOffset(writablePhysical(block, entry)) + inBlock;
     markModified(changes);
-    long host = dataOffset(Integer.toUnsignedLong(entry)) + inBlock;
     int n = data.remaining();
     file.write(host, data);
     fileLength.accumulateAndGet(host + n, Math::max);
@@ -544,8 +586,8 @@ final class VdiImage extends AbstractBlockDevice {
         int entry = map.get(block);
         if (whole && header.type == VdiHeader.TYPE_FIXED && BlockMap.isAllocated(entry)) {
           // A fixed image keeps every block it preallocated: zero the data, not the entry.
+          long host = dataOffset(writablePhysical(block, entry));
           markModified(changes);
-          long host = dataOffset(Integer.toUnsignedLong(entry));
           file.writeZeroes(host, n);
           fileLength.accumulateAndGet(host + n, Math::max);
         } else if (whole) {
@@ -567,8 +609,8 @@ final class VdiImage extends AbstractBlockDevice {
             }
           }
         } else if (BlockMap.isAllocated(entry)) {
+          long host = dataOffset(writablePhysical(block, entry)) + (pos - blockStart);
           markModified(changes);
-          long host = dataOffset(Integer.toUnsignedLong(entry)) + (pos - blockStart);
           file.writeZeroes(host, n);
           fileLength.accumulateAndGet(host + n, Math::max);
         }
@@ -643,6 +685,7 @@ final class VdiImage extends AbstractBlockDevice {
       }
     }
     long moved = 0;
+    ByteBuffer buffer = null;
     while (true) {
       // Pair the lowest holes with the highest blocks in use, a batch at a time.
       int[] from = new int[COMPACT_BATCH];
@@ -661,8 +704,11 @@ final class VdiImage extends AbstractBlockDevice {
         break;
       }
       long[] owners = ownersOf(from, n);
+      if (buffer == null) {
+        buffer = ByteBuffer.allocate((int) Math.min(COPY_CHUNK, header.totalBlockSize()));
+      }
       for (int i = 0; i < n; i++) {
-        copyBlock(from[i], to[i]);
+        copyBlock(from[i], to[i], buffer);
       }
       file.flush();
       for (int i = 0; i < n; i++) {
@@ -752,21 +798,30 @@ final class VdiImage extends AbstractBlockDevice {
     }
   }
 
-  private void copyBlock(long from, long to) throws IOException {
+  /**
+   * Copies physical block {@code from} (extra area included) over block {@code to}, which lies
+   * below it, through {@code buffer}. A source cut short by the end of the file (possible only for
+   * blocks wholly past the virtual size, which check accepts) is copied as far as the file goes;
+   * the rest of the destination that the file holds is zeroed, so no stale bytes of the block
+   * that was there remain, and nothing is written past the end: moving such a block must not
+   * grow the file by a whole block of zeros.
+   */
+  private void copyBlock(long from, long to, ByteBuffer buffer) throws IOException {
     long total = header.totalBlockSize();
     long src = header.dataOffset + from * total;
     long dst = header.dataOffset + to * total;
     long eof = fileLength.get();
-    for (long done = 0; done < total; done += COPY_CHUNK) {
-      int n = (int) Math.min(COPY_CHUNK, total - done);
-      ByteBuffer buf = ByteBuffer.allocate(n);
-      // A block cut short by the end of the file copies as zeros past the end.
-      int avail = (int) Math.max(0, Math.min(n, eof - (src + done)));
-      if (avail > 0) {
-        file.read(src + done, buf.limit(avail));
-      }
-      buf.clear();
-      file.write(dst + done, buf);
+    long stored = Math.max(0, Math.min(total, eof - src));
+    for (long done = 0; done < stored; done += buffer.capacity()) {
+      int n = (int) Math.min(buffer.capacity(), stored - done);
+      buffer.clear().limit(n);
+      file.read(src + done, buffer);
+      buffer.flip();
+      file.write(dst + done, buffer);
+    }
+    long zeroEnd = Math.min(dst + total, eof);
+    if (dst + stored < zeroEnd) {
+      file.writeZeroes(dst + stored, zeroEnd - dst - stored);
     }
   }
 

@@ -24,6 +24,10 @@
  * the header, the data after the map, and the whole map inside the file. Data past the end of the
  * file is allowed on open (a truncated image) but every read reaching it fails with
  * {@link io.blockkit.api.error.DataUnavailableException} naming the block, and check reports it.
+ * A block whose map entry is out of range (not below {@code blocks_in_image}) is never read or
+ * written at the offset the entry would give: reads fail with a DataUnavailableException for its
+ * range, writes with a {@link io.blockkit.api.error.CorruptImageException}, block status reports
+ * it as data without a host offset, and check reports it.
  * Offsets that are not multiples of 512 only produce a warning (QEMU refuses them, VirtualBox does
  * not). Disk sizes that are not a multiple of 512 are rounded <em>up</em> as QEMU does, so no stored
  * byte is hidden; {@code info} reports the stored size as {@code disk-size}. Offsets that break
@@ -117,7 +121,9 @@
  * Leaks: unreferenced physical blocks, space after the last block in use, and a blocks_allocated
  * above the blocks that exist. REPAIR_LEAKS fills holes by moving blocks, fixes the count and
  * truncates the file (with corruptions present it only truncates past every referenced block);
- * REPAIR_ALL first sets the bad entries to FREE (keeping the first owner of a shared block).
+ * REPAIR_ALL first sets the bad entries to FREE (keeping the first owner of a shared block), or to
+ * ZERO in a differencing image, where FREE would hand the block to the parent and leave an image
+ * this driver refuses to open.
  *
  * <h2>Info</h2>
  * {@code format-specific} keys: {@code type} (dynamic, fixed, undo, differencing), {@code version},

@@ -157,6 +157,61 @@ class VdiCheckTest {
     }
   }
 
+  /** Found by fuzzing: repair used to set bad entries to FREE, leaving an image we cannot open. */
+  @Test
+  void repairOfADifferencingImageZeroesBadEntriesSoItStillOpens() throws Exception {
+    VdiBytes v = healthy();
+    v.linkage = java.util.UUID.fromString("3e3e3e20-000a-0000-0000-000000000000");
+    v.map[2] = 0xfffffffe;
+    v.map[4] = 0xfffffffe;
+    v.map[5] = 6;
+    MemDevice file = new MemDevice(v.build());
+    try (VdiImage img = TestSupport.open(file, false)) {
+      CheckReport r = img.check(CheckMode.REPAIR_ALL);
+      assertTrue(r.isClean(), r.messages().toString());
+      assertEquals(1, r.corruptionsFixed());
+      assertTrue(r.messages().stream().anyMatch(m -> m.contains("set to ZERO")), r.messages()
+          .toString());
+    }
+    try (VdiImage img = TestSupport.open(file.bytes(), true)) {
+      assertTrue(img.check(CheckMode.REPORT).isClean());
+      assertArrayEquals(new byte[MB], TestSupport.read(img, 5L * MB, MB));
+      assertArrayEquals(VdiBytes.pattern(2, MB), TestSupport.read(img, 3L * MB, MB));
+    }
+  }
+
+  /**
+   * Found by fuzzing: moving a block that lies past the virtual size and past the end of the
+   * file (check accepts it) wrote a whole block of zeros, growing a truncated file by a block
+   * (128 MiB for the fuzzer's image) and allocating a buffer per MiB copied.
+   */
+  @Test
+  void compactingABlockPastTheEndOfTheFileDoesNotGrowIt() throws Exception {
+    VdiBytes v = VdiBytes.dynamic(MB, MB);
+    v.blocks = 3;
+    v.map = new int[] {0xfffffffe, -1, 1};
+    v.blocksAllocated = 2;
+    v.physicalBlocks = 2;
+    long dataOffset = v.effectiveDataOffset();
+    v.truncateTo = dataOffset + 100;
+    MemDevice file = new MemDevice(v.build());
+    try (VdiImage img = TestSupport.open(file, false)) {
+      CheckReport before = img.check(CheckMode.REPORT);
+      assertEquals(0, before.corruptions(), before.messages().toString());
+      assertEquals(1, before.leaks(), before.messages().toString());
+      CheckReport r = img.check(CheckMode.REPAIR_LEAKS);
+      assertTrue(r.isClean(), r.messages().toString());
+    }
+    assertEquals(dataOffset + 100, file.size(), "the file grew");
+    byte[] bytes = file.bytes();
+    assertArrayEquals(new byte[100], Arrays.copyOfRange(bytes, (int) dataOffset,
+        (int) dataOffset + 100), "stale bytes of the freed block remain");
+    try (VdiImage img = TestSupport.open(file.bytes(), true)) {
+      assertTrue(img.check(CheckMode.REPORT).isClean());
+      assertEquals(0, img.map.get(2));
+    }
+  }
+
   @Test
   void manySharedBlocksAreCountedInBoundedTimeAndMessages() throws Exception {
     // 400000 entries of 512-byte blocks: the first half FREE, the second half all physical 0.

@@ -221,4 +221,37 @@ class VdiReadTest {
     assertEquals(0, file.zeroWrites.get());
     assertArrayEquals(bytes, file.bytes());
   }
+
+  /**
+   * Found by fuzzing: an out-of-range entry with a 2 GiB block_extra put the block's offset past
+   * 2^63, and reads failed with an IllegalArgumentException from the child. Such a block is now
+   * unreadable (a DataUnavailableException for exactly its range, as check flags it), has no host
+   * offset in block status, refuses writes, and repair frees it.
+   */
+  @Test
+  void outOfRangeEntryIsUnreadableEvenWhenItsOffsetWouldOverflow() throws Exception {
+    VdiBytes v = VdiBytes.dynamic(2048, 1024);
+    v.blockExtra = 1 << 31;
+    v.map[1] = 0xffffffe0;
+    MemDevice file = new MemDevice(v.build());
+    try (VdiImage img = TestSupport.open(file.bytes(), true)) {
+      io.blockkit.api.error.DataUnavailableException e = org.junit.jupiter.api.Assertions
+          .assertThrows(io.blockkit.api.error.DataUnavailableException.class,
+              () -> TestSupport.read(img, 1000, 100));
+      assertEquals(1024, e.offset());
+      assertEquals(76, e.length());
+      assertTrue(e.getMessage().contains("block 1") && e.getMessage().contains("4294967264"),
+          e.getMessage());
+      Extent x = img.blockStatus(1024, 1024);
+      assertTrue(x.data() && !x.hasHostOffset(), x.toString());
+      assertEquals(1, img.check(CheckMode.REPORT).corruptions());
+    }
+    try (VdiImage img = TestSupport.open(file, false)) {
+      org.junit.jupiter.api.Assertions.assertThrows(
+          io.blockkit.api.error.CorruptImageException.class,
+          () -> TestSupport.write(img, 1500, new byte[] {1}));
+      assertTrue(img.check(CheckMode.REPAIR_ALL).isClean());
+      assertArrayEquals(new byte[1024], TestSupport.read(img, 1024, 1024));
+    }
+  }
 }

@@ -54,14 +54,18 @@ public final class OptionStrings {
     }
   }
 
-  /** The inverse of {@link #split}: joins with commas, doubling commas inside values. */
+  /**
+   * The inverse of {@link #split}: joins with commas, doubling commas inside keys and values
+   * ({@code split} reads {@code ,,} as a comma in either).
+   */
   public static String join(Map<String, String> options) {
     StringBuilder sb = new StringBuilder();
     for (Map.Entry<String, String> e : options.entrySet()) {
       if (sb.length() > 0) {
         sb.append(',');
       }
-      sb.append(e.getKey()).append('=').append(e.getValue().replace(",", ",,"));
+      sb.append(e.getKey().replace(",", ",,")).append('=')
+          .append(e.getValue().replace(",", ",,"));
     }
     return sb.toString();
   }
