@@ -1,5 +1,6 @@
 package io.blockkit.cli;
 
+import io.blockkit.file.FileDriver;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -21,6 +22,8 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
+    // JNA takes tens of milliseconds to load; let it load while picocli parses the arguments.
+    FileDriver.preloadNativeAccess();
     Charset cs = Charset.defaultCharset();
     PrintWriter out = new PrintWriter(new OutputStreamWriter(System.out, cs), false);
     PrintWriter err = new PrintWriter(new OutputStreamWriter(System.err, cs), true);

@@ -42,6 +42,16 @@ public final class FileDriver implements BlockDriver {
     this.useNative = useNative;
   }
 
+  /**
+   * Starts loading the native-access library (JNA, for SEEK_DATA/SEEK_HOLE, fstat, fallocate and
+   * lock queries) on a background daemon thread and returns at once. Optional: the first file
+   * open loads it anyway, but a short-lived program that calls this early overlaps the load (tens
+   * of milliseconds) with its own start-up instead of waiting for it. Idempotent.
+   */
+  public static void preloadNativeAccess() {
+    NativeFiles.preload();
+  }
+
   private NativeFiles natives(Path path, boolean writable) {
     return useNative ? NativeFiles.open(path, writable) : NativeFiles.unavailable();
   }

@@ -105,6 +105,18 @@ final class NativeFiles implements Closeable {
     }
   }
 
+  private static final java.util.concurrent.atomic.AtomicBoolean PRELOADING =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
+  /** Initialises {@link Holder} on a daemon thread; a caller that needs it first just waits. */
+  static void preload() {
+    if (PRELOADING.compareAndSet(false, true)) {
+      Thread t = new Thread(NativeFiles::libc, "blockkit-native-preload");
+      t.setDaemon(true);
+      t.start();
+    }
+  }
+
   private static CLib libc() {
     try {
       return Holder.LIBC;
