@@ -22,6 +22,11 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
+    // Without a platform library path JNA runs /sbin/ldconfig -p on every start to make one; the
+    // tool only needs libc, which the system loader finds by its soname.
+    if (System.getProperty("jna.platform.library.path") == null) {
+      System.setProperty("jna.platform.library.path", "");
+    }
     // JNA takes tens of milliseconds to load; let it load while picocli parses the arguments.
     FileDriver.preloadNativeAccess();
     Charset cs = Charset.defaultCharset();

@@ -68,7 +68,9 @@ final class NativeFiles implements Closeable {
             || !(Platform.isIntel() || Platform.isARM())) {
           return null;
         }
-        return Native.load("c", CLib.class);
+        // The exact soname: a bare "c" is not on the library path without libc6-dev, and JNA
+        // would then run /sbin/ldconfig -p to find it, costing a process start on every run.
+        return Native.load(Platform.C_LIBRARY_NAME, CLib.class);
       } catch (LinkageError | RuntimeException e) {
         return null;
       }
