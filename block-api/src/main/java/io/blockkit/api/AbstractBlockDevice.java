@@ -217,10 +217,24 @@ public abstract class AbstractBlockDevice implements BlockDevice {
     if (offset < 0 || length < 0) {
       throw new IllegalArgumentException("negative offset or length: " + offset + ", " + length);
     }
-    long size = size();
+    long size = knownSize();
     if (offset > size || length > size - offset) {
-      throw new OutOfRangeException(location, offset, length, size);
+      size = size();
+      if (offset > size || length > size - offset) {
+        throw new OutOfRangeException(location, offset, length, size);
+      }
     }
+  }
+
+  /**
+   * The size requests are checked against first; a request beyond it is checked again against
+   * {@link #size()} before it fails. Default: {@link #size()}. Devices whose {@code size()} costs
+   * a system call (a host file's length) answer from a cached size here, so that a 4 KiB read does
+   * not pay an fstat per layer; the cache may lag behind a size another process changed, never
+   * behind one this device changed.
+   */
+  protected long knownSize() throws IOException {
+    return size();
   }
 
   /** Like {@link #checkRange}, but a device with {@link Capability#GROW} accepts writes past its end. */

@@ -9,6 +9,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 
 /** An open host file. Positional I/O only, so no request moves a shared file position. */
 final class FileDevice extends AbstractBlockDevice {
@@ -23,6 +24,12 @@ final class FileDevice extends AbstractBlockDevice {
   private final OpenFiles.Handle handle;
   private final NativeFiles natives;
   private final Set<Capability> capabilities;
+  /**
+   * The file's length as this device last saw or made it: raised by every write that extends the
+   * file, set by truncate and by every {@link #size()} call. Range checks use it instead of an
+   * fstat per request.
+   */
+  private final AtomicLong knownLength = new AtomicLong(-1);
 
   FileDevice(FileDriver driver, String location, Path path, boolean readOnly,
       FileChannel channel, OpenFiles.Handle handle, NativeFiles natives) {
@@ -55,10 +62,18 @@ final class FileDevice extends AbstractBlockDevice {
   public long size() throws IOException {
     ensureOpen();
     try {
-      return channel.size();
+      long size = channel.size();
+      knownLength.set(size);
+      return size;
     } catch (IOException e) {
       throw FileErrors.map(location(), e);
     }
+  }
+
+  @Override
+  protected long knownSize() throws IOException {
+    long known = knownLength.get();
+    return known >= 0 ? known : size();
   }
 
   @Override
@@ -95,7 +110,14 @@ final class FileDevice extends AbstractBlockDevice {
       }
     } catch (IOException e) {
       throw FileErrors.map(location(), e);
+    } finally {
+      grown(pos);
     }
+  }
+
+  /** Records that the file is now at least {@code end} bytes long. */
+  private void grown(long end) {
+    knownLength.accumulateAndGet(end, Math::max);
   }
 
   private int transfer(ByteBuffer buf, long pos, boolean write) throws IOException {
@@ -127,6 +149,7 @@ final class FileDevice extends AbstractBlockDevice {
         while (one.hasRemaining()) {
           channel.write(one, end - 1);
         }
+        grown(end);
       }
     } catch (IOException e) {
       throw FileErrors.map(location(), e);
@@ -186,7 +209,9 @@ final class FileDevice extends AbstractBlockDevice {
   protected void doTruncate(long newSize) throws IOException {
     try {
       FileDriver.setLength(channel, natives, newSize);
+      knownLength.set(newSize);
     } catch (IOException e) {
+      knownLength.set(-1);
       throw FileErrors.map(location(), e);
     }
   }

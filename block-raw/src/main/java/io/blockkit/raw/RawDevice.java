@@ -25,6 +25,7 @@ final class RawDevice extends AbstractBlockDevice {
 
   private final FormatProber probedBy;
   private final Object headLock = new Object();
+  private volatile long knownSize = -1;
 
   RawDevice(RawDriver driver, String location, BlockDevice child, boolean readOnly,
       FormatProber probedBy) {
@@ -35,7 +36,19 @@ final class RawDevice extends AbstractBlockDevice {
   @Override
   public long size() throws IOException {
     ensureOpen();
-    return childDevice().size();
+    long size = childDevice().size();
+    knownSize = size;
+    return size;
+  }
+
+  /**
+   * The child's size as last seen or set here: the child checks every request again anyway, so
+   * the passthrough does not ask its size (an fstat for files) per request.
+   */
+  @Override
+  protected long knownSize() throws IOException {
+    long known = knownSize;
+    return known >= 0 ? known : size();
   }
 
   @Override
@@ -127,6 +140,8 @@ final class RawDevice extends AbstractBlockDevice {
 
   @Override
   protected void doTruncate(long newSize) throws IOException {
+    knownSize = -1;
     childDevice().truncate(newSize);
+    knownSize = newSize;
   }
 }
