@@ -201,28 +201,16 @@ class VdiFailureTest {
     HookedDevice dev = newImage("8M");
     try (VdiImage img = open(dev)) {
       TestSupport.write(img, 0, fill(MB, 1));
-      CountDownLatch held = new CountDownLatch(1);
-      CountDownLatch release = new CountDownLatch(1);
-      dev.hook = (kind, offset, length) -> {
-        // The data of physical block 2: the second new block of the request below.
-        if (kind.equals("write") && offset == DATA + 2L * MB) {
-          held.countDown();
-          await(release);
-        }
-      };
+      // The data of physical block 2: the second new block of the request below.
+      HeldDataWrite hold = new HeldDataWrite(dev, 2);
       AtomicReference<Throwable> failure = new AtomicReference<>();
-      Thread writer = new Thread(() -> {
-        try {
-          TestSupport.write(img, MB, fill(2 * MB, 5));
-        } catch (Throwable t) {
-          failure.set(t);
-        }
-      });
+      Thread writer = new Thread(() -> run(failure,
+          () -> TestSupport.write(img, MB, fill(2 * MB, 5))));
       writer.start();
-      await(held);
+      await(hold.held);
       img.writeZeroes(5L * MB, MB);
       byte[] crash = dev.mem.bytes();
-      release.countDown();
+      hold.release.countDown();
       writer.join();
       assertEquals(null, failure.get());
       checkCrashImage(crash);
@@ -285,25 +273,18 @@ class VdiFailureTest {
     HookedDevice dev = newImage("8M");
     try (VdiImage img = open(dev)) {
       TestSupport.write(img, 0, fill(MB, 1));
-      CountDownLatch held = new CountDownLatch(1);
-      CountDownLatch release = new CountDownLatch(1);
-      dev.hook = (kind, offset, length) -> {
-        // The data of physical block 2: the second new block of the request below.
-        if (kind.equals("write") && offset == DATA + 2L * MB) {
-          held.countDown();
-          await(release);
-        }
-      };
+      // The data of physical block 2: the second new block of the request below.
+      HeldDataWrite hold = new HeldDataWrite(dev, 2);
       AtomicReference<Throwable> failure = new AtomicReference<>();
       Thread allocator = new Thread(() -> run(failure,
           () -> TestSupport.write(img, 2L * MB, fill(2 * MB, 2))));
       allocator.start();
-      await(held);
+      await(hold.held);
       // Block 2 is published; the request that allocated it has not committed.
       TestSupport.write(img, 2L * MB + 10, fill(5, 7));
       img.flush();
       byte[] crash = dev.mem.bytes();
-      release.countDown();
+      hold.release.countDown();
       allocator.join();
       assertEquals(null, failure.get());
       checkCrashImage(crash);
@@ -312,6 +293,24 @@ class VdiFailureTest {
       try (VdiImage after = TestSupport.open(crash, true)) {
         assertArrayEquals(want, TestSupport.read(after, 2L * MB, MB), "flushed write lost");
       }
+    }
+  }
+
+  /**
+   * Holds the data write of physical block {@code phys} until released: the request that makes
+   * it is caught between allocating the block and committing its metadata.
+   */
+  private static final class HeldDataWrite {
+    final CountDownLatch held = new CountDownLatch(1);
+    final CountDownLatch release = new CountDownLatch(1);
+
+    HeldDataWrite(HookedDevice dev, long phys) {
+      dev.hook = (kind, offset, length) -> {
+        if (kind.equals("write") && offset == DATA + phys * MB) {
+          held.countDown();
+          await(release);
+        }
+      };
     }
   }
 
