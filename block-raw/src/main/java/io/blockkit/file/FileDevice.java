@@ -142,13 +142,9 @@ final class FileDevice extends AbstractBlockDevice {
         punchOrWrite(offset, Math.min(end, size) - offset);
       }
       if (end > size) {
-        // Past the end: writing the last byte grows the file and leaves a hole, which reads as
-        // zeros. Unlike ftruncate it never shrinks the file, so a concurrent write that has
-        // already grown it further (another block being appended) cannot be cut off.
-        ByteBuffer one = ByteBuffer.allocate(1);
-        while (one.hasRemaining()) {
-          channel.write(one, end - 1);
-        }
+        // Past the end: a hole, which reads as zeros. Not setLength: its ftruncate could cut off
+        // a concurrent write that has grown the file further (another block being appended).
+        FileDriver.growByLastByte(channel, end);
         grown(end);
       }
     } catch (IOException e) {

@@ -184,11 +184,19 @@ public final class FileDriver implements BlockDriver {
     try {
       natives.truncate(length);
     } catch (NativeFiles.Unsupported e) {
-      // portable fallback: writing the last byte makes the file that long, leaving a hole before
-      ByteBuffer one = ByteBuffer.allocate(1);
-      while (one.hasRemaining()) {
-        channel.write(one, length - 1);
-      }
+      growByLastByte(channel, length);
+    }
+  }
+
+  /**
+   * Makes the file at least {@code length} bytes long by writing a zero as its last byte, leaving
+   * a hole before it. Portable, and unlike ftruncate it never shrinks a file that a concurrent
+   * write has already grown further.
+   */
+  static void growByLastByte(FileChannel channel, long length) throws IOException {
+    ByteBuffer one = ByteBuffer.allocate(1);
+    while (one.hasRemaining()) {
+      channel.write(one, length - 1);
     }
   }
 
