@@ -214,24 +214,15 @@ final class VdiCheck {
         }
       }
     }
-    if (outOfRange > MAX_MESSAGES_PER_KIND) {
-      r.corruptions(outOfRange - MAX_MESSAGES_PER_KIND, "... and " + (outOfRange
-          - MAX_MESSAGES_PER_KIND) + " more block map entries out of range");
-    }
-    if (pastEof > MAX_MESSAGES_PER_KIND) {
-      r.corruptions(pastEof - MAX_MESSAGES_PER_KIND, "... and " + (pastEof
-          - MAX_MESSAGES_PER_KIND) + " more blocks whose data lie past the end of the file");
-    }
+    summarizeCorruptions(r, outOfRange, "block map entries out of range");
+    summarizeCorruptions(r, pastEof, "blocks whose data lie past the end of the file");
     Map<Long, Long> owners = firstOwners(duplicates);
     for (long[] d : duplicates) {
       r.corruption("block " + d[0] + ": physical block " + d[1] + " is also used by block "
           + owners.get(d[1]));
     }
-    if (duplicateCount > MAX_MESSAGES_PER_KIND) {
-      r.corruptions(duplicateCount - MAX_MESSAGES_PER_KIND, "... and " + (duplicateCount
-          - MAX_MESSAGES_PER_KIND) + " more block map entries using a physical block another "
-          + "entry uses");
-    }
+    summarizeCorruptions(r, duplicateCount,
+        "block map entries using a physical block another entry uses");
     long refEnd = seen.length();
     f.refEnd = refEnd;
     long total = h.totalBlockSize();
@@ -276,6 +267,14 @@ final class VdiCheck {
     r.imageEndOffset(Math.max(imageEnd, h.blocksOffset + 4 * h.blocks));
     r.clusters(h.blocks, allocated, fragmented);
     return f;
+  }
+
+  /** Counts the findings of one kind past those with a message of their own, in one line. */
+  private static void summarizeCorruptions(CheckReport.Builder r, long found, String what) {
+    if (found > MAX_MESSAGES_PER_KIND) {
+      long more = found - MAX_MESSAGES_PER_KIND;
+      r.corruptions(more, "... and " + more + " more " + what);
+    }
   }
 
   /** The first block using each of the given physical blocks, found in one pass at most. */
