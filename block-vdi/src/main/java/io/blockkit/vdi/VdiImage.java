@@ -328,6 +328,14 @@ final class VdiImage extends AbstractBlockDevice {
       first = Math.min(first, block);
       last = Math.max(last, block);
     }
+
+    /** The entries {@code [first, last]}, no header change (yet). */
+    static Changes entries(long first, long last) {
+      Changes c = new Changes();
+      c.entry(first);
+      c.entry(last);
+      return c;
+    }
   }
 
   @Override
@@ -647,10 +655,7 @@ final class VdiImage extends AbstractBlockDevice {
     if (last < 0) {
       return;
     }
-    Changes freed = new Changes();
-    freed.entry(first);
-    freed.entry(last);
-    compact(freed);
+    compact(Changes.entries(first, last));
   }
 
   /**
@@ -780,17 +785,11 @@ final class VdiImage extends AbstractBlockDevice {
       while (j + 1 < sorted.length && sorted[j + 1] - sorted[j] <= 128) {
         j++;
       }
-      Changes cluster = new Changes();
-      cluster.entry(sorted[i]);
-      cluster.entry(sorted[j]);
       try {
-        commit(cluster);
+        commit(Changes.entries(sorted[i], sorted[j]));
       } catch (IOException e) {
         if (j + 1 < sorted.length) {
-          Changes rest = new Changes();
-          rest.entry(sorted[j + 1]);
-          rest.entry(sorted[sorted.length - 1]);
-          markDirty(rest);
+          markDirty(Changes.entries(sorted[j + 1], sorted[sorted.length - 1]));
         }
         throw e;
       }
@@ -876,9 +875,7 @@ final class VdiImage extends AbstractBlockDevice {
 
   /** For {@link VdiCheck}: writes entries it changed in memory, as a request would. */
   void writeEntries(long first, long last) throws IOException {
-    Changes changes = new Changes();
-    changes.entry(first);
-    changes.entry(last);
+    Changes changes = Changes.entries(first, last);
     markModified(changes);
     commit(changes);
   }
