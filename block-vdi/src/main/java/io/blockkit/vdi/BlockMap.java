@@ -214,7 +214,7 @@ final class BlockMap {
 
   /**
    * Makes every pinned page clean (droppable) again. Only for callers that have written every
-   * change with {@link #writeRange} and hold off every concurrent writer (a repair holding the
+   * change with {@link #write} and hold off every concurrent writer (a repair holding the
    * layout lock exclusively), since a dropped page is read back from the file.
    */
   void releasePinned() {
@@ -265,11 +265,6 @@ final class BlockMap {
       chunks.add(buf);
     }
     return new Sectors(offset + 4 * firstEntry, chunks, highest);
-  }
-
-  /** Writes the entries {@code [from, to]} as they are in memory now (see {@link #sectors}). */
-  void writeRange(long from, long to) throws IOException {
-    write(sectors(from, to));
   }
 
   /** Writes sectors taken by {@link #sectors}. Callers serialise map writes. */

@@ -63,8 +63,8 @@ class BlockMapTest {
     assertEquals(15, onDisk(file, 5));
     assertTrue(map.pagesInMemory() <= 3, "1 clean + 2 pinned, held: " + map.pagesInMemory());
 
-    map.writeRange(5, 5);
-    map.writeRange(40, 40);
+    map.write(map.sectors(5, 5));
+    map.write(map.sectors(40, 40));
     map.releasePinned();
     for (int i = 0; i < ENTRIES; i++) {
       map.get(i);
@@ -126,7 +126,7 @@ class BlockMapTest {
       for (int i = 0; i < ENTRIES; i++) {
         assertEquals(1000 + i, map.get(i), "round " + round + ", entry " + i);
       }
-      map.writeRange(0, ENTRIES - 1);
+      map.write(map.sectors(0, ENTRIES - 1));
       for (int i = 0; i < ENTRIES; i++) {
         assertEquals(1000 + i, onDisk(file, i), "round " + round + ", entry " + i + " on disk");
       }
