@@ -15,10 +15,17 @@ import java.util.List;
 public interface BlockDriver {
 
   /**
-   * Bytes of the image handed to {@link #probe}: 4 KiB, enough for every header blockkit knows
-   * (VDI needs 512; QEMU probes 512) while staying one page read. Shorter images give fewer bytes.
+   * Bytes from the start of the image handed to {@link #probe}: 64 KiB, enough for every header
+   * blockkit recognises (VDI needs 512, QEMU probes 512, an ISO 9660 volume descriptor sits at 32
+   * KiB). Shorter images give fewer bytes.
    */
-  int PROBE_SIZE = 4096;
+  int PROBE_SIZE = 64 * 1024;
+
+  /**
+   * Bytes from the end of the image handed to {@link #probe}, for formats whose only signature is
+   * a footer (a fixed VHD's last 512 bytes, a DMG's trailer). Shorter images give fewer bytes.
+   */
+  int PROBE_TAIL_SIZE = 4096;
 
   /** Probe score for exact magic. */
   int PROBE_EXACT = 100;
@@ -36,9 +43,9 @@ public interface BlockDriver {
   String description();
 
   /**
-   * How sure the driver is that the image is its own, from the image's first bytes alone: 0 = not
-   * mine, 1 = reserved for raw, 100 = exact magic. A pure function: no I/O, never throws, handles
-   * buffers shorter than any header. Only FORMAT drivers are probed.
+   * How sure the driver is that the image is its own, from the image's first and last bytes alone:
+   * 0 = not mine, 1 = reserved for raw, 100 = exact magic. A pure function: no I/O, never throws,
+   * handles buffers shorter than any header. Only FORMAT drivers are probed.
    */
   default int probe(ProbeInput input) {
     return 0;

@@ -9,6 +9,7 @@ import io.blockkit.api.OpenRequest;
 import io.blockkit.api.ProbeInput;
 import io.blockkit.api.error.BlockException;
 import io.blockkit.api.error.InvalidOptionException;
+import io.blockkit.api.error.MissingDriverException;
 import io.blockkit.api.error.NoSuchDriverException;
 import io.blockkit.api.error.UnknownFormatException;
 import io.blockkit.api.options.OptionSpec;
@@ -114,7 +115,8 @@ public final class BlockRegistry {
 
   /**
    * Asks every FORMAT driver about {@code input}; the highest score wins, ties broken by name. A
-   * driver that throws despite the contract scores 0.
+   * driver that throws despite the contract scores 0. When nothing scores above raw's last resort,
+   * the result also names a {@link KnownFormats known format} without a driver that the bytes carry.
    */
   public ProbeResult probe(ProbeInput input) {
     Map<String, Integer> scores = new LinkedHashMap<>();
@@ -136,7 +138,11 @@ public final class BlockRegistry {
     sorted.forEach(e -> ordered.put(e.getKey(), e.getValue()));
     String winner = sorted.isEmpty() || sorted.get(0).getValue() == 0 ? null
         : sorted.get(0).getKey();
-    return new ProbeResult(winner, ordered);
+    KnownFormats.Signature recognised = null;
+    if (sorted.isEmpty() || sorted.get(0).getValue() <= BlockDriver.PROBE_LAST_RESORT) {
+      recognised = KnownFormats.recognise(input, scores.keySet()).orElse(null);
+    }
+    return new ProbeResult(winner, ordered, recognised);
   }
 
   /** Splits {@code proto:rest} when {@code proto} names a protocol driver; else the default protocol. */
@@ -271,6 +277,10 @@ public final class BlockRegistry {
         fmt = drivers.get(RAW);
       } else {
         ProbeResult r = probe(input);
+        if (r.recognised() != null) {
+          throw new MissingDriverException(proto.location(), r.recognised().name(),
+              r.recognised().description());
+        }
         if (r.winner() == null) {
           throw new UnknownFormatException(proto.location(), r.scores());
         }
@@ -295,6 +305,9 @@ public final class BlockRegistry {
 
   private Optional<String> claimNonRaw(ProbeInput input) {
     ProbeResult r = probe(input);
+    if (r.recognised() != null) {
+      return Optional.of(r.recognised().name());
+    }
     return r.scores().entrySet().stream()
         .filter(e -> !e.getKey().equals(RAW) && e.getValue() > BlockDriver.PROBE_LAST_RESORT)
         .map(Map.Entry::getKey).findFirst();
@@ -312,13 +325,20 @@ public final class BlockRegistry {
     }
   }
 
-  /** Reads the probe bytes of an open node. */
+  /** Reads the probe bytes of an open node: its head and, when the head is not all of it, its tail. */
   public static ProbeInput probeInput(BlockDevice dev, String fileName) throws IOException {
     long len = dev.size();
     ByteBuffer head = ByteBuffer.allocate((int) Math.min(len, BlockDriver.PROBE_SIZE));
     dev.read(0, head);
     head.flip();
-    return new ProbeInput(head, len, fileName == null ? "" : fileName);
+    String name = fileName == null ? "" : fileName;
+    if (len <= head.limit()) {
+      return new ProbeInput(head, len, name);
+    }
+    ByteBuffer tail = ByteBuffer.allocate((int) Math.min(len, BlockDriver.PROBE_TAIL_SIZE));
+    dev.read(len - tail.limit(), tail);
+    tail.flip();
+    return new ProbeInput(head, tail, len, name);
   }
 
   private static void closeQuietly(BlockDevice d, Throwable primary) {

@@ -7,8 +7,11 @@ import java.util.Map;
  *
  * @param winner the chosen driver's name, or null when every score was 0
  * @param scores driver name to score, in descending score order (ties by name)
+ * @param recognised when no installed driver scored above raw's last resort: a format from
+ *     {@link KnownFormats} that the bytes carry and no installed driver takes over, else null
  */
-public record ProbeResult(String winner, Map<String, Integer> scores) {
+public record ProbeResult(String winner, Map<String, Integer> scores,
+    KnownFormats.Signature recognised) {
   public ProbeResult {
     scores = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(scores));
   }

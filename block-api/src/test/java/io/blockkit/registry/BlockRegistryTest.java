@@ -18,6 +18,7 @@ import io.blockkit.api.ProbeInput;
 import io.blockkit.api.error.BlockException;
 import io.blockkit.api.error.CorruptImageException;
 import io.blockkit.api.error.InvalidOptionException;
+import io.blockkit.api.error.MissingDriverException;
 import io.blockkit.api.error.NoSuchDriverException;
 import io.blockkit.api.error.UnknownFormatException;
 import io.blockkit.registry.FakeDrivers.ArrayDevice;
@@ -234,13 +235,107 @@ class BlockRegistryTest {
         return super.probe(in);
       }
     };
-    mem.store.put("dir/a.img", image("SPY", 3 * BlockDriver.PROBE_SIZE));
+    byte[] img = image("SPY", 3 * BlockDriver.PROBE_SIZE);
+    for (int i = 0; i < BlockDriver.PROBE_TAIL_SIZE; i++) {
+      img[img.length - BlockDriver.PROBE_TAIL_SIZE + i] = (byte) (i * 7 + 3);
+    }
+    mem.store.put("dir/a.img", img);
     BlockRegistry.of(mem, spy).open("mem:dir/a.img", params()).close();
     assertEquals(1, seen.size());
-    assertEquals(BlockDriver.PROBE_SIZE, seen.get(0).available());
-    assertEquals(3L * BlockDriver.PROBE_SIZE, seen.get(0).length());
-    assertEquals("a.img", seen.get(0).fileName());
+    ProbeInput in = seen.get(0);
+    assertEquals(BlockDriver.PROBE_SIZE, in.available());
+    assertEquals(3L * BlockDriver.PROBE_SIZE, in.length());
+    assertEquals("a.img", in.fileName());
+    // The tail is the image's last bytes, read separately from the head.
+    assertEquals(BlockDriver.PROBE_TAIL_SIZE, in.tail().limit());
+    assertEquals(img.length - BlockDriver.PROBE_TAIL_SIZE, in.tailOffset());
+    for (int i = 0; i < BlockDriver.PROBE_TAIL_SIZE; i++) {
+      assertEquals((byte) (i * 7 + 3), in.tail().get(i), "tail byte " + i);
+    }
   }
+
+  @Test
+  void shortImageTailIsTakenFromTheHead() throws Exception {
+    List<ProbeInput> seen = new ArrayList<>();
+    MagicFormat spy = new MagicFormat("spy", "SPY", 100) {
+      @Override
+      public int probe(ProbeInput in) {
+        seen.add(in);
+        return super.probe(in);
+      }
+    };
+    byte[] img = image("SPY", 700);
+    img[699] = 42;
+    mem.store.put("small", img);
+    BlockRegistry.of(mem, spy).open("mem:small", params()).close();
+    ProbeInput in = seen.get(0);
+    assertEquals(700, in.available());
+    assertEquals(700, in.tail().limit());
+    assertEquals(0, in.tailOffset());
+    assertEquals(42, in.footer(1).get(0));
+  }
+
+  // ---- formats recognised without a driver
+
+  private static byte[] qcow2Header(int size) {
+    byte[] img = image("QFI", size);
+    img[3] = (byte) 0xfb;
+    img[7] = 3; // version 3
+    return img;
+  }
+
+  @Test
+  void recognisedForeignFormatIsAnErrorNamingItNotRaw() throws Exception {
+    byte[] img = qcow2Header(1 << 20);
+    mem.store.put("disk.qcow2", img);
+    MissingDriverException e = assertThrows(MissingDriverException.class,
+        () -> registry.open("mem:disk.qcow2", params().withReadOnly(true)));
+    assertEquals("qcow2", e.format());
+    assertTrue(e.getMessage().startsWith("'disk.qcow2' is a qcow2 image"), e.getMessage());
+    assertTrue(e.getMessage().contains("no qcow2 driver is installed"), e.getMessage());
+    assertTrue(mem.opened.get(0).closedFlag, "the protocol node was closed again");
+    // Naming raw still opens the container's bytes.
+    try (BlockDevice d = registry.open("mem:disk.qcow2", params().withFormat("raw"))) {
+      assertSame(raw, d.driver());
+    }
+  }
+
+  @Test
+  void anInstalledDriverTakesItsTableEntryOver() throws Exception {
+    byte[] img = qcow2Header(4096);
+    mem.store.put("x", img);
+    MagicFormat qcow2 = new MagicFormat("qcow2", "QFI", 100);
+    try (BlockDevice d = BlockRegistry.of(mem, qcow2, raw).open("mem:x", params())) {
+      assertSame(qcow2, d.driver());
+    }
+    // A driver that declines the bytes leaves them to raw: the table no longer speaks for it.
+    MagicFormat picky = new MagicFormat("qcow2", "NEVER", 100);
+    try (BlockDevice d = BlockRegistry.of(mem, picky, raw).open("mem:x",
+        params().withReadOnly(true))) {
+      assertSame(raw, d.driver());
+    }
+  }
+
+  @Test
+  void footerOnlyFormatIsRecognisedFromTheTail() throws Exception {
+    byte[] img = new byte[3 * BlockDriver.PROBE_SIZE];
+    KnownFormatsTest.putFixedVhdFooter(img);
+    mem.store.put("fixed.vhd", img);
+    MissingDriverException e = assertThrows(MissingDriverException.class,
+        () -> registry.open("mem:fixed.vhd", params().withReadOnly(true)));
+    assertEquals("vpc", e.format());
+  }
+
+  @Test
+  void probedRawRefusesAWriteThatWouldMakeItAKnownFormat() throws Exception {
+    mem.store.put("plain", new byte[8192]);
+    registry.open("mem:plain", params()).close();
+    ProbeInput after = new ProbeInput(ByteBuffer.wrap(image("vhdxfile", 512)), 8192, "plain");
+    assertEquals(Optional.of("vhdx"), raw.lastOpen.probedBy().claim(after));
+    ProbeInput unchanged = new ProbeInput(ByteBuffer.wrap(new byte[512]), 8192, "plain");
+    assertEquals(Optional.empty(), raw.lastOpen.probedBy().claim(unchanged));
+  }
+
 
   @Test
   void emptyImageIsRawWithoutProbing() throws Exception {
