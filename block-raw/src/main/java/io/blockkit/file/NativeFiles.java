@@ -5,6 +5,7 @@ import com.sun.jna.Library;
 import com.sun.jna.Native;
 import com.sun.jna.Platform;
 import java.io.Closeable;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
@@ -188,13 +189,12 @@ final class NativeFiles implements Closeable {
   }
 
   /**
-   * Whether another process holds a lock on byte {@code pos} (one that would block a write
-   * lock), or null when that cannot be told. Locks of this process never count (F_GETLK).
+   * Whether another process holds a lock on byte {@code pos} (one that would block a write lock).
+   * Locks of this process never count (F_GETLK). Only when {@link #available()}.
+   *
+   * @throws IOException when the query fails: the answer is unknown, so the open must not proceed
    */
-  Boolean lockedByAnotherProcess(long pos) {
-    if (libc == null) {
-      return null;
-    }
+  boolean lockedByAnotherProcess(long pos) throws IOException {
     try {
       byte[] flock = new byte[FLOCK_SIZE];
       ByteBuffer b = ByteBuffer.wrap(flock).order(ByteOrder.nativeOrder());
@@ -205,7 +205,7 @@ final class NativeFiles implements Closeable {
       libc.fcntl(fd, F_GETLK, flock);
       return b.getShort(0) != F_UNLCK;
     } catch (LinkageError | RuntimeException e) {
-      return null;
+      throw new IOException("cannot query the file's locks (F_GETLK): " + e, e);
     }
   }
 
