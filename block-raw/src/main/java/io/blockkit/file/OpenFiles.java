@@ -6,9 +6,6 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -146,22 +143,15 @@ final class OpenFiles {
   }
 
   /**
-   * Registers {@code channel} and {@code natives}, just opened on {@code path}, and takes the
+   * Registers {@code channel} and {@code natives}, just opened on the file {@code key} names (see
+   * {@link HostStat#key()}), and takes the
    * locks {@code mode} asks for. Both are closed when the last user of the file releases (or at
    * once if the lock is refused and nobody else uses the file).
    *
    * @throws ImageLockedException when another open, in this or another process, conflicts
    */
-  static Handle register(Path path, String location, FileChannel channel, NativeFiles natives,
+  static Handle register(Object key, String location, FileChannel channel, NativeFiles natives,
       LockMode mode) throws IOException {
-    Object key;
-    try {
-      key = fileKey(path);
-    } catch (IOException | RuntimeException e) {
-      closeQuietly(natives, e);
-      closeQuietly(channel, e);
-      throw e;
-    }
     synchronized (ENTRIES) {
       Entry entry = ENTRIES.computeIfAbsent(key, Entry::new);
       entry.users++;
@@ -174,21 +164,13 @@ final class OpenFiles {
         if (--entry.users == 0) {
           ENTRIES.remove(key);
           for (Closeable c : entry.deferred) {
-            closeQuietly(c, e);
+            Opener.closeQuietly(c, e);
           }
           entry.deferred.clear();
         }
         throw e;
       }
       return new Handle(entry, mode);
-    }
-  }
-
-  private static void closeQuietly(Closeable c, Throwable primary) {
-    try {
-      c.close();
-    } catch (IOException e) {
-      primary.addSuppressed(e);
     }
   }
 
@@ -327,11 +309,5 @@ final class OpenFiles {
       throw new ImageLockedException(location);
     }
     return l;
-  }
-
-  private static Object fileKey(Path path) throws IOException {
-    BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class);
-    Object key = a.fileKey();
-    return key != null ? key : path.toRealPath();
   }
 }
