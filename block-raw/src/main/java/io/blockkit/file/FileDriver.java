@@ -5,6 +5,8 @@ import io.blockkit.api.BlockDriver;
 import io.blockkit.api.CreateRequest;
 import io.blockkit.api.DriverKind;
 import io.blockkit.api.OpenRequest;
+import io.blockkit.api.error.BlockException;
+import io.blockkit.api.error.InvalidOptionException;
 import io.blockkit.api.options.OptionSpec;
 import io.blockkit.api.options.Options;
 import java.io.IOException;
@@ -79,7 +81,8 @@ public final class FileDriver implements BlockDriver {
 
   /**
    * Creates the file, or truncates an existing one, to {@code size} bytes: sparse with {@code
-   * preallocation=off}, written with zeros with {@code full}. Fails with {@link
+   * preallocation=off}, written with zeros with {@code full}. A block device is left as it is
+   * (qemu-img's behaviour); it must be at least {@code size} bytes, and {@code full} is refused. Fails with {@link
    * io.blockkit.api.error.ImageLockedException} while the file is open elsewhere, before
    * touching it.
    */
@@ -93,6 +96,10 @@ public final class FileDriver implements BlockDriver {
     OpenFiles.Handle handle = register(f, location, OpenFiles.LockMode.EXCLUSIVE);
     FileChannel channel = f.channel();
     try {
+      if (f.blockDevice()) {
+        requireDeviceFits(location, channel.size(), size, full);
+        return; // a device keeps its size and its data, as with qemu-img
+      }
       channel.truncate(0);
       if (full) {
         writeZeros(channel, size);
@@ -107,10 +114,22 @@ public final class FileDriver implements BlockDriver {
     }
   }
 
+  private static void requireDeviceFits(String location, long deviceSize, long size,
+      boolean full) throws BlockException {
+    if (full) {
+      throw new InvalidOptionException(location + ": preallocation=full is not supported on a "
+          + "block device (it is already allocated)");
+    }
+    if (size > deviceSize) {
+      throw new InvalidOptionException(location + ": cannot grow a block device of "
+          + deviceSize + " bytes to " + size + " bytes");
+    }
+  }
+
   private static OpenFiles.Handle register(Opener.Opened f, String location,
       OpenFiles.LockMode mode) throws IOException {
     try {
-      return OpenFiles.register(f.key(), location, f.channel(), f.natives(), mode);
+      return OpenFiles.register(f.stat().key(), location, f.channel(), f.natives(), mode);
     } catch (IOException e) {
       throw FileErrors.map(location, e);
     }

@@ -115,7 +115,7 @@ final class NativeOpener extends Opener {
       FileChannel channel = access.writable()
           ? FileChannel.open(again, StandardOpenOption.READ, StandardOpenOption.WRITE)
           : FileChannel.open(again, StandardOpenOption.READ);
-      return new Opened(channel, natives, stat.key());
+      return new Opened(channel, natives, stat);
     } catch (IOException e) {
       closeQuietly(natives, e);
       throw FileErrors.map(location, e);

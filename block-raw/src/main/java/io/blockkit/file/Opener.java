@@ -24,9 +24,14 @@ abstract sealed class Opener permits NativeOpener, PortableOpener {
 
   /**
    * An open regular file or block device: a channel for I/O, a native handle (perhaps {@link
-   * NativeFiles#unavailable()}) and the key that identifies the file for {@link OpenFiles}.
+   * NativeFiles#unavailable()}), and what {@link HostStat} found (the key identifies the file for
+   * {@link OpenFiles}).
    */
-  record Opened(FileChannel channel, NativeFiles natives, Object key) {}
+  record Opened(FileChannel channel, NativeFiles natives, HostStat stat) {
+    boolean blockDevice() {
+      return stat.type() == HostStat.Type.BLOCK_DEVICE;
+    }
+  }
 
   /** The native opener where it works, else the portable one. */
   static Opener forHost(boolean useNative) {

@@ -46,7 +46,7 @@ final class PortableOpener extends Opener {
     try {
       HostStat stat = stat(location, path);
       stat.requireImageFile(location);
-      return new Opened(channel, NativeFiles.unavailable(), stat.key());
+      return new Opened(channel, NativeFiles.unavailable(), stat);
     } catch (IOException | RuntimeException e) {
       closeQuietly(channel, e);
       throw e;

@@ -56,6 +56,9 @@
  *   <tr><td>preallocation</td><td>off|full</td><td>off</td><td>off: sparse; full: zeros
  *       written over the whole length</td></tr>
  * </table>
- * Creating an existing file truncates it (while nobody else has it open for writing).
+ * Creating an existing file truncates it, unless another open (reading or writing, in this
+ * process or another) holds it: then nothing is touched. Creating on a block device writes
+ * nothing, as with qemu-img: the device must be at least {@code size} bytes, and {@code
+ * preallocation=full} is refused.
  */
 package io.blockkit.file;

@@ -12,6 +12,7 @@ import io.blockkit.api.CreateRequest;
 import io.blockkit.api.OpenRequest;
 import io.blockkit.api.error.ImageAccessException;
 import io.blockkit.api.error.ImageAccessException.Reason;
+import io.blockkit.api.error.InvalidOptionException;
 import io.blockkit.api.options.Options;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -121,7 +122,18 @@ class FileTypesTest {
         d.write(0, ByteBuffer.wrap(new byte[] {7}));
         d.flush();
       }
+      // create on a device: nothing written (qemu-img's way), but it must fit
+      FileDriver d = new FileDriver();
+      String dev = loop.device().toString();
+      d.create(new CreateRequest(dev, null, Options.parse("size=1M", d.createOptions())));
+      for (String tooMuch : List.of("size=2M", "size=64k,preallocation=full")) {
+        InvalidOptionException e = assertThrows(InvalidOptionException.class, () -> d.create(
+            new CreateRequest(dev, null, Options.parse(tooMuch, d.createOptions()))));
+        assertTrue(e.getMessage().contains(dev), e.getMessage());
+      }
     }
-    assertEquals(7, Files.readAllBytes(backing)[0]);
+    byte[] after = Files.readAllBytes(backing);
+    assertEquals(7, after[0]);
+    assertEquals(42, after[4096], "create on a device must not touch its data");
   }
 }
