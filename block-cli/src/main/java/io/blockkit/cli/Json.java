@@ -94,7 +94,13 @@ final class Json {
         case '\b' -> sb.append("\\b");
         case '\f' -> sb.append("\\f");
         default -> {
-          if (c < 0x20) {
+          if (Character.isHighSurrogate(c) && i + 1 < s.length()
+              && Character.isLowSurrogate(s.charAt(i + 1))) {
+            sb.append(c).append(s.charAt(++i)); // a pair: one character beyond U+FFFF
+          } else if (c < 0x20 || Character.isSurrogate(c)) {
+            // a lone surrogate is a byte of a file name that is not UTF-8 (SurrogateEscape):
+            // escaped, the output stays UTF-8, and a reader that maps it back (Python's
+            // surrogateescape) gets the name's exact bytes
             sb.append(String.format("\\u%04x", (int) c));
           } else {
             sb.append(c);

@@ -1,10 +1,12 @@
 package io.blockkit.cli;
 
+import io.blockkit.api.SurrogateEscape;
 import io.blockkit.file.FileDriver;
-import java.io.OutputStreamWriter;
+import java.io.BufferedOutputStream;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.charset.Charset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -29,10 +31,15 @@ public final class Main {
     }
     // JNA takes tens of milliseconds to load; let it load while picocli parses the arguments.
     FileDriver.preloadNativeAccess();
-    Charset cs = Charset.defaultCharset();
-    PrintWriter out = new PrintWriter(new OutputStreamWriter(System.out, cs), false);
-    PrintWriter err = new PrintWriter(new OutputStreamWriter(System.err, cs), true);
-    int code = run(args, out, err, System.getenv(), System.console() != null);
+    // File names are bytes: take the arguments' bytes (the JVM may have lost some decoding them
+    // in the locale's charset) and print names back as the same bytes; see HostBytes.
+    String[] argv = HostBytes.arguments(args);
+    System.setOut(HostBytes.printStream(new BufferedOutputStream(
+        new FileOutputStream(FileDescriptor.out), 8192), false));
+    System.setErr(HostBytes.printStream(new FileOutputStream(FileDescriptor.err), true));
+    PrintWriter out = new PrintWriter(SurrogateEscape.writer(System.out), false);
+    PrintWriter err = new PrintWriter(SurrogateEscape.writer(System.err), true);
+    int code = run(argv, out, err, System.getenv(), System.console() != null);
     out.flush();
     err.flush();
     System.exit(code);

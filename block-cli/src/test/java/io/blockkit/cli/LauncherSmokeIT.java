@@ -4,12 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -23,49 +21,13 @@ class LauncherSmokeIT {
   @TempDir
   Path dir;
 
-  private static Path repoRoot() {
-    Path p = Path.of("").toAbsolutePath();
-    while (p != null && !Files.isRegularFile(p.resolve("blockkit"))) {
-      p = p.getParent();
-    }
-    return p;
-  }
-
-  /** The jar exists and no pom or main source is newer (the launcher would rebuild it). */
-  private static boolean upToDate(Path root) throws IOException {
-    Path jar = root.resolve("block-cli/target/blockkit.jar");
-    if (!Files.isRegularFile(jar)) {
-      return false;
-    }
-    long built = Files.getLastModifiedTime(jar).toMillis();
-    try (var s = Files.walk(root)) {
-      return s.filter(p -> !p.toString().contains("/target/") && !p.toString().contains("/.git"))
-          .filter(p -> p.getFileName().toString().equals("pom.xml")
-              || p.toString().contains("/src/main/"))
-          .filter(Files::isRegularFile)
-          .noneMatch(p -> {
-            try {
-              return Files.getLastModifiedTime(p).toMillis() > built;
-            } catch (IOException e) {
-              return true;
-            }
-          });
-    }
-  }
-
   private Cli.Result launch(Path root, String... args) throws IOException, InterruptedException {
     return launch(root, Map.of(), args);
   }
 
   private Cli.Result launch(Path root, Map<String, String> env, String... args)
       throws IOException, InterruptedException {
-    List<String> cmd = new java.util.ArrayList<>();
-    cmd.add(root.resolve("blockkit").toString());
-    cmd.addAll(List.of(args));
-    Map<String, String> all = new java.util.HashMap<>(env);
-    all.put("BLOCKKIT_CACHE", dir.resolve("cache").toString());
-    all.put("BLOCKKIT_NO_BUILD", "1"); // never start Maven from inside Maven
-    return Proc.run(cmd, all, 120);
+    return Launcher.run(root, dir.resolve("cache"), env, args);
   }
 
   /**
@@ -74,9 +36,7 @@ class LauncherSmokeIT {
    */
   @Test
   void pluginJarsBesideTheLauncherOnThePathAndInTheEnvironmentAreUsable() throws Exception {
-    Path root = repoRoot();
-    assumeTrue(root != null && upToDate(root), "the shaded jar is missing or older than the "
-        + "sources (this test runs in the package phase, after shading)");
+    Path root = Launcher.root();
     Map<String, String> noCds = Map.of("BLOCKKIT_CDS", "off"); // the other test covers the cache
     Path tool = dir.resolve("tool");
     Files.createDirectories(tool.resolve("block-cli/target"));
@@ -108,9 +68,7 @@ class LauncherSmokeIT {
 
   @Test
   void launcherRunsTheJarAndCreatesThenUsesTheSharedArchive() throws Exception {
-    Path root = repoRoot();
-    assumeTrue(root != null && upToDate(root), "the shaded jar is missing or older than the "
-        + "sources (this test runs in the package phase, after shading)");
+    Path root = Launcher.root();
     Path img = dir.resolve("smoke.raw");
     Cli.Result create = launch(root, "create", "-f", "raw", img.toString(), "8M");
     assertEquals(0, create.code(), create.err());

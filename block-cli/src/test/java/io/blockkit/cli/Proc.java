@@ -18,8 +18,25 @@ final class Proc {
 
   static Cli.Result run(List<String> cmd, Map<String, String> env, long timeoutSeconds)
       throws IOException, InterruptedException {
+    Bytes r = runBytes(cmd, env, timeoutSeconds);
+    return new Cli.Result(r.code(), new String(r.out(), StandardCharsets.UTF_8),
+        new String(r.err(), StandardCharsets.UTF_8));
+  }
+
+  /** What a process printed, as bytes (names that are not UTF-8 stay exact). */
+  record Bytes(int code, byte[] out, byte[] err) {}
+
+  /** {@link #run}, keeping the output as bytes; env values that are null are removed. */
+  static Bytes runBytes(List<String> cmd, Map<String, String> env, long timeoutSeconds)
+      throws IOException, InterruptedException {
     ProcessBuilder pb = new ProcessBuilder(cmd);
-    pb.environment().putAll(env);
+    env.forEach((k, v) -> {
+      if (v == null) {
+        pb.environment().remove(k);
+      } else {
+        pb.environment().put(k, v);
+      }
+    });
     Process p = pb.start();
     p.getOutputStream().close();
     CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> drain(p.getErrorStream()));
@@ -29,8 +46,7 @@ final class Proc {
       fail("timed out after " + timeoutSeconds + " s: " + cmd);
     }
     try {
-      return new Cli.Result(p.exitValue(), new String(out, StandardCharsets.UTF_8),
-          new String(err.get(), StandardCharsets.UTF_8));
+      return new Bytes(p.exitValue(), out, err.get());
     } catch (ExecutionException e) {
       throw new IOException(e.getCause());
     }

@@ -6,7 +6,6 @@ import io.blockkit.api.Extent;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
@@ -19,7 +18,6 @@ final class FileDevice extends AbstractBlockDevice {
    */
   private static final int HEAP_SLICE = 1 << 20;
 
-  private final Path path;
   private final FileChannel channel;
   private final OpenFiles.Handle handle;
   private final NativeFiles natives;
@@ -31,10 +29,9 @@ final class FileDevice extends AbstractBlockDevice {
    */
   private final AtomicLong knownLength = new AtomicLong(-1);
 
-  FileDevice(FileDriver driver, String location, Path path, boolean readOnly,
+  FileDevice(FileDriver driver, String location, boolean readOnly,
       FileChannel channel, OpenFiles.Handle handle, NativeFiles natives) {
     super(driver, location, readOnly, null);
-    this.path = path;
     this.channel = channel;
     this.handle = handle;
     this.natives = natives;
@@ -51,11 +48,6 @@ final class FileDevice extends AbstractBlockDevice {
       }
     }
     this.capabilities = Set.copyOf(caps);
-  }
-
-  /** The host file. */
-  Path path() {
-    return path;
   }
 
   @Override

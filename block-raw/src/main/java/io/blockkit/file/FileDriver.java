@@ -6,19 +6,12 @@ import io.blockkit.api.CreateRequest;
 import io.blockkit.api.DriverKind;
 import io.blockkit.api.OpenRequest;
 import io.blockkit.api.error.BlockException;
-import io.blockkit.api.error.ImageAccessException;
-import io.blockkit.api.error.ImageAccessException.Reason;
 import io.blockkit.api.error.InvalidOptionException;
 import io.blockkit.api.options.OptionSpec;
 import io.blockkit.api.options.Options;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
-import java.nio.file.LinkOption;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.List;
 
 /** The {@code file} protocol: an image stored in a host file. See the package documentation. */
@@ -52,10 +45,6 @@ public final class FileDriver implements BlockDriver {
     NativeFiles.preload();
   }
 
-  private NativeFiles natives(Path path, boolean writable) {
-    return useNative ? NativeFiles.open(path, writable) : NativeFiles.unavailable();
-  }
-
   @Override
   public String name() {
     return NAME;
@@ -81,61 +70,41 @@ public final class FileDriver implements BlockDriver {
 
   @Override
   public BlockDevice open(OpenRequest request) throws IOException {
-    Path path = toPath(request.location());
     String location = request.location();
-    requireNotDirectory(path, location);
-    FileChannel channel;
-    try {
-      channel = request.readOnly() ? FileChannel.open(path, StandardOpenOption.READ)
-          : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
-    } catch (IOException e) {
-      throw FileErrors.map(location, e);
-    }
+    Opener.Opened f = Opener.forHost(useNative).open(location,
+        request.readOnly() ? Opener.Access.READ : Opener.Access.WRITE);
     OpenFiles.LockMode mode = !request.readOnly() ? OpenFiles.LockMode.EXCLUSIVE
         : request.forceShare() ? OpenFiles.LockMode.NONE : OpenFiles.LockMode.SHARED;
-    NativeFiles natives = natives(path, !request.readOnly());
-    OpenFiles.Handle handle;
-    try {
-      handle = OpenFiles.register(path, location, channel, natives, mode);
-    } catch (IOException e) {
-      throw FileErrors.map(location, e);
-    }
-    return new FileDevice(this, location, path, request.readOnly(), channel, handle, natives);
+    OpenFiles.Handle handle = register(f, location, mode);
+    return new FileDevice(this, location, request.readOnly(), f.channel(), handle, f.natives());
   }
 
   /**
    * Creates the file, or truncates an existing one, to {@code size} bytes: sparse with {@code
-   * preallocation=off}, written with zeros with {@code full}. Fails with {@link
-   * io.blockkit.api.error.ImageLockedException} while the file is open for writing elsewhere.
+   * preallocation=off}, written with zeros with {@code full}. A block device is left as it is
+   * (qemu-img's behaviour); it must be at least {@code size} bytes, and {@code full} is refused. Fails with {@link
+   * io.blockkit.api.error.ImageLockedException} while the file is open elsewhere, before
+   * touching it.
    */
   @Override
   public void create(CreateRequest request) throws IOException {
     String location = request.location();
-    Path path = toPath(location);
     Options o = request.options();
     long size = o.has(SIZE) ? o.size(SIZE) : 0;
     boolean full = o.has(PREALLOCATION) && o.string(PREALLOCATION).equals("full");
-    requireNotDirectory(path, location);
-    FileChannel channel;
+    Opener.Opened f = Opener.forHost(useNative).open(location, Opener.Access.CREATE);
+    OpenFiles.Handle handle = register(f, location, OpenFiles.LockMode.EXCLUSIVE);
+    FileChannel channel = f.channel();
     try {
-      channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ,
-          StandardOpenOption.WRITE);
-    } catch (IOException e) {
-      throw FileErrors.map(location, e);
-    }
-    NativeFiles natives = natives(path, true);
-    OpenFiles.Handle handle;
-    try {
-      handle = OpenFiles.register(path, location, channel, natives, OpenFiles.LockMode.EXCLUSIVE);
-    } catch (IOException e) {
-      throw FileErrors.map(location, e);
-    }
-    try {
+      if (f.blockDevice()) {
+        requireDeviceFits(location, channel.size(), size, full);
+        return; // a device keeps its size and its data, as with qemu-img
+      }
       channel.truncate(0);
       if (full) {
         writeZeros(channel, size);
       } else {
-        setLength(channel, natives, size);
+        setLength(channel, f.natives(), size);
       }
       channel.force(true);
     } catch (IOException e) {
@@ -145,33 +114,31 @@ public final class FileDriver implements BlockDriver {
     }
   }
 
-  @Override
-  public void delete(String location) throws IOException {
-    Path path = toPath(location);
-    requireNotDirectory(path, location);
+  private static void requireDeviceFits(String location, long deviceSize, long size,
+      boolean full) throws BlockException {
+    if (full) {
+      throw new InvalidOptionException(location + ": preallocation=full is not supported on a "
+          + "block device (it is already allocated)");
+    }
+    if (size > deviceSize) {
+      throw new InvalidOptionException(location + ": cannot grow a block device of "
+          + deviceSize + " bytes to " + size + " bytes");
+    }
+  }
+
+  private static OpenFiles.Handle register(Opener.Opened f, String location,
+      OpenFiles.LockMode mode) throws IOException {
     try {
-      Files.delete(path);
+      return OpenFiles.register(f.stat().key(), location, f.channel(), f.natives(), mode);
     } catch (IOException e) {
       throw FileErrors.map(location, e);
     }
   }
 
-  static Path toPath(String location) throws BlockException {
-    if (location.isEmpty()) {
-      throw new InvalidOptionException("The file name is empty");
-    }
-    try {
-      return Path.of(location);
-    } catch (InvalidPathException e) {
-      throw new InvalidOptionException("'" + location + "' is not a valid file name: "
-          + e.getReason());
-    }
-  }
-
-  private static void requireNotDirectory(Path path, String location) throws BlockException {
-    if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS) || Files.isDirectory(path)) {
-      throw new ImageAccessException(location, Reason.IS_DIRECTORY, null);
-    }
+  /** Removes the file; refuses a directory. */
+  @Override
+  public void delete(String location) throws IOException {
+    Opener.forHost(useNative).delete(location);
   }
 
   /** Grows or shrinks to {@code length} without writing data where the platform allows. */

@@ -11,7 +11,7 @@ import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.util.Locale;
 
-/** Turns the JDK's I/O exceptions into blockkit's, naming the file. */
+/** Turns errno values and the JDK's I/O exceptions into blockkit's, naming the file. */
 final class FileErrors {
   private FileErrors() {}
 
@@ -21,6 +21,27 @@ final class FileErrors {
       return b;
     }
     return new ImageAccessException(location, reason(e), e);
+  }
+
+  /**
+   * The blockkit exception for a system call on {@code location} failing with {@code errno}
+   * (Linux numbering, the same on x86_64 and aarch64); {@code text} is strerror's, shown for
+   * errors without a reason of their own.
+   */
+  static BlockException forErrno(String location, int errno, String text) {
+    Reason r = switch (errno) {
+      case 2 -> Reason.NOT_FOUND; // ENOENT
+      case 1, 13 -> Reason.ACCESS_DENIED; // EPERM, EACCES
+      case 17 -> Reason.ALREADY_EXISTS; // EEXIST
+      case 20 -> Reason.NOT_A_DIRECTORY; // ENOTDIR
+      case 21 -> Reason.IS_DIRECTORY; // EISDIR
+      case 28, 122 -> Reason.NO_SPACE; // ENOSPC, EDQUOT
+      case 30 -> Reason.READ_ONLY_FILE_SYSTEM; // EROFS
+      default -> Reason.OTHER;
+    };
+    String detail = r != Reason.OTHER ? null
+        : text != null && !text.isBlank() ? text : "errno " + errno;
+    return new ImageAccessException(location, r, detail, null);
   }
 
   static Reason reason(IOException e) {
@@ -43,8 +64,13 @@ final class FileErrors {
     if (t.contains("is a directory")) {
       return Reason.IS_DIRECTORY;
     }
-    if (t.contains("permission denied") || t.contains("operation not permitted")
-        || t.contains("read-only file system")) {
+    if (t.contains("not a directory")) {
+      return Reason.NOT_A_DIRECTORY;
+    }
+    if (t.contains("read-only file system")) {
+      return Reason.READ_ONLY_FILE_SYSTEM;
+    }
+    if (t.contains("permission denied") || t.contains("operation not permitted")) {
       return Reason.ACCESS_DENIED;
     }
     if (e instanceof FileNotFoundException || t.contains("no such file or directory")) {

@@ -5,20 +5,19 @@ import com.sun.jna.Library;
 import com.sun.jna.Native;
 import com.sun.jna.Platform;
 import java.io.Closeable;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 
 /**
  * The few Linux system calls the JDK does not offer (lseek with SEEK_DATA/SEEK_HOLE, fstat's block
- * count, fallocate), through JNA on a file descriptor of our own. Every failure of JNA itself
- * (library missing, symbol missing, unsupported platform) turns into "unsupported", so callers fall
- * back to portable behaviour; nothing here throws an {@link Error}.
+ * count, fallocate, F_GETLK), through JNA on a file descriptor of our own. Every failure of JNA
+ * itself (library missing, symbol missing, unsupported platform) turns into "unsupported", so
+ * callers fall back to portable behaviour; nothing here throws an {@link Error}. {@link
+ * NativeOpener} uses the same library to open files by name bytes.
  */
 final class NativeFiles implements Closeable {
-  private static final int O_RDONLY = 0;
-  private static final int O_RDWR = 2;
-  private static final int O_CLOEXEC = 0x80000;
   private static final int SEEK_DATA = 3;
   private static final int SEEK_HOLE = 4;
   private static final int ENXIO = 6;
@@ -44,7 +43,12 @@ final class NativeFiles implements Closeable {
   }
 
   interface CLib extends Library {
-    int open(String path, int flags) throws LastErrorException;
+    /** {@code path} NUL-terminated: a file name is bytes, not a String in some charset. */
+    int open(byte[] path, int flags, int mode) throws LastErrorException;
+
+    int unlink(byte[] path) throws LastErrorException;
+
+    String strerror(int errno);
 
     long lseek(int fd, long offset, int whence) throws LastErrorException;
 
@@ -93,18 +97,9 @@ final class NativeFiles implements Closeable {
     return new NativeFiles(null, -1);
   }
 
-  /** Opens a descriptor for {@code path}, or returns a handle that answers "unsupported". */
-  static NativeFiles open(Path path, boolean writable) {
-    CLib libc = libc();
-    if (libc == null) {
-      return new NativeFiles(null, -1);
-    }
-    try {
-      int fd = libc.open(path.toString(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-      return new NativeFiles(libc, fd);
-    } catch (LinkageError | RuntimeException e) {
-      return new NativeFiles(null, -1);
-    }
+  /** Takes over {@code fd} (opened with {@link #libc()}): closed by {@link #close}. */
+  static NativeFiles adopt(CLib libc, int fd) {
+    return new NativeFiles(libc, fd);
   }
 
   private static final java.util.concurrent.atomic.AtomicBoolean PRELOADING =
@@ -119,7 +114,8 @@ final class NativeFiles implements Closeable {
     }
   }
 
-  private static CLib libc() {
+  /** The C library, or null where JNA or the platform cannot provide it. */
+  static CLib libc() {
     try {
       return Holder.LIBC;
     } catch (LinkageError e) {
@@ -188,13 +184,12 @@ final class NativeFiles implements Closeable {
   }
 
   /**
-   * Whether another process holds a lock on byte {@code pos} (one that would block a write
-   * lock), or null when that cannot be told. Locks of this process never count (F_GETLK).
+   * Whether another process holds a lock on byte {@code pos} (one that would block a write lock).
+   * Locks of this process never count (F_GETLK). Only when {@link #available()}.
+   *
+   * @throws IOException when the query fails: the answer is unknown, so the open must not proceed
    */
-  Boolean lockedByAnotherProcess(long pos) {
-    if (libc == null) {
-      return null;
-    }
+  boolean lockedByAnotherProcess(long pos) throws IOException {
     try {
       byte[] flock = new byte[FLOCK_SIZE];
       ByteBuffer b = ByteBuffer.wrap(flock).order(ByteOrder.nativeOrder());
@@ -205,7 +200,7 @@ final class NativeFiles implements Closeable {
       libc.fcntl(fd, F_GETLK, flock);
       return b.getShort(0) != F_UNLCK;
     } catch (LinkageError | RuntimeException e) {
-      return null;
+      throw new IOException("cannot query the file's locks (F_GETLK): " + e, e);
     }
   }
 

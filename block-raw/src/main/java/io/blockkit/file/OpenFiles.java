@@ -6,9 +6,6 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -53,6 +50,12 @@ final class OpenFiles {
   private static final int DENY_BASE = 200;
 
   private static final Map<Object, Entry> ENTRIES = new HashMap<>();
+
+  /**
+   * Test hook: run between taking this process's locks and checking for other processes' ones, to
+   * widen that gap deterministically. Null outside tests.
+   */
+  static volatile Runnable lockGap;
 
   private static final class Entry {
     final Object key;
@@ -140,22 +143,15 @@ final class OpenFiles {
   }
 
   /**
-   * Registers {@code channel} and {@code natives}, just opened on {@code path}, and takes the
+   * Registers {@code channel} and {@code natives}, just opened on the file {@code key} names (see
+   * {@link HostStat#key()}), and takes the
    * locks {@code mode} asks for. Both are closed when the last user of the file releases (or at
    * once if the lock is refused and nobody else uses the file).
    *
    * @throws ImageLockedException when another open, in this or another process, conflicts
    */
-  static Handle register(Path path, String location, FileChannel channel, NativeFiles natives,
+  static Handle register(Object key, String location, FileChannel channel, NativeFiles natives,
       LockMode mode) throws IOException {
-    Object key;
-    try {
-      key = fileKey(path);
-    } catch (IOException | RuntimeException e) {
-      closeQuietly(natives, e);
-      closeQuietly(channel, e);
-      throw e;
-    }
     synchronized (ENTRIES) {
       Entry entry = ENTRIES.computeIfAbsent(key, Entry::new);
       entry.users++;
@@ -168,21 +164,13 @@ final class OpenFiles {
         if (--entry.users == 0) {
           ENTRIES.remove(key);
           for (Closeable c : entry.deferred) {
-            closeQuietly(c, e);
+            Opener.closeQuietly(c, e);
           }
           entry.deferred.clear();
         }
         throw e;
       }
       return new Handle(entry, mode);
-    }
-  }
-
-  private static void closeQuietly(Closeable c, Throwable primary) {
-    try {
-      c.close();
-    } catch (IOException e) {
-      primary.addSuppressed(e);
     }
   }
 
@@ -210,44 +198,92 @@ final class OpenFiles {
     }
   }
 
-  /** Called only while this JVM holds no lock on the file, so every lock seen is another's. */
+  /**
+   * Takes the OS locks {@code mode} asks for, then checks that no other process holds a
+   * conflicting one, in that order (QEMU's): of two processes opening at once, the one that checks
+   * second sees the first one's locks, so both can never pass; both may be refused. Called only
+   * while this JVM holds no lock on the file, so every lock seen is another process's.
+   */
   private static void lockAgainstOtherProcesses(Entry e, FileChannel channel, NativeFiles natives,
       LockMode mode, String location) throws IOException {
-    for (int p : mode.uses) {
-      if (lockedByOthers(channel, natives, DENY_BASE + p)) {
-        throw new ImageLockedException(location);
-      }
-    }
-    for (int p : mode.denies) {
-      if (lockedByOthers(channel, natives, PERM_BASE + p)) {
-        throw new ImageLockedException(location);
-      }
+    if (!natives.available()) {
+      probeThenLock(e, channel, mode, location);
+      return;
     }
     try {
+      takeLocks(e, channel, mode, location);
+      inTheGap();
       for (int p : mode.uses) {
-        e.osLocks.add(sharedLock(channel, PERM_BASE + p, location));
+        if (natives.lockedByAnotherProcess(DENY_BASE + p)) {
+          throw new ImageLockedException(location);
+        }
       }
       for (int p : mode.denies) {
-        e.osLocks.add(sharedLock(channel, DENY_BASE + p, location));
+        if (natives.lockedByAnotherProcess(PERM_BASE + p)) {
+          throw new ImageLockedException(location);
+        }
       }
     } catch (IOException | RuntimeException ex) {
-      try {
-        releaseOsLocks(e);
-      } catch (IOException suppressed) {
-        ex.addSuppressed(suppressed);
-      }
+      releaseAfterFailure(e, ex);
       throw ex;
     }
   }
 
-  private static boolean lockedByOthers(FileChannel channel, NativeFiles natives, long pos)
+  /**
+   * The fallback without native access (no F_GETLK): a write-lock probe of each byte, then the
+   * locks. The JDK refuses to probe a byte this JVM holds, so the probe has to come first, and two
+   * processes can pass it together; read-only channels cannot probe at all. Documented as
+   * best-effort in the package documentation.
+   */
+  private static void probeThenLock(Entry e, FileChannel channel, LockMode mode, String location)
       throws IOException {
-    Boolean answer = natives.lockedByAnotherProcess(pos);
-    if (answer != null) {
-      return answer;
+    for (int p : mode.uses) {
+      if (probeLocked(channel, DENY_BASE + p)) {
+        throw new ImageLockedException(location);
+      }
     }
+    for (int p : mode.denies) {
+      if (probeLocked(channel, PERM_BASE + p)) {
+        throw new ImageLockedException(location);
+      }
+    }
+    inTheGap();
     try {
-      // without F_GETLK: try a write lock on the byte (needs a writable channel) and let it go
+      takeLocks(e, channel, mode, location);
+    } catch (IOException | RuntimeException ex) {
+      releaseAfterFailure(e, ex);
+      throw ex;
+    }
+  }
+
+  private static void inTheGap() {
+    Runnable gap = lockGap;
+    if (gap != null) {
+      gap.run();
+    }
+  }
+
+  private static void takeLocks(Entry e, FileChannel channel, LockMode mode, String location)
+      throws IOException {
+    for (int p : mode.uses) {
+      e.osLocks.add(sharedLock(channel, PERM_BASE + p, location));
+    }
+    for (int p : mode.denies) {
+      e.osLocks.add(sharedLock(channel, DENY_BASE + p, location));
+    }
+  }
+
+  private static void releaseAfterFailure(Entry e, Throwable failure) {
+    try {
+      releaseOsLocks(e);
+    } catch (IOException suppressed) {
+      failure.addSuppressed(suppressed);
+    }
+  }
+
+  /** Whether a write lock on byte {@code pos} would be refused (needs a writable channel). */
+  private static boolean probeLocked(FileChannel channel, long pos) throws IOException {
+    try {
       FileLock probe = channel.tryLock(pos, 1, false);
       if (probe == null) {
         return true;
@@ -255,7 +291,7 @@ final class OpenFiles {
       probe.release();
       return false;
     } catch (java.nio.channels.NonWritableChannelException e) {
-      return false; // a read-only open without native support cannot test; it still locks
+      return false; // a read-only channel cannot probe; it still locks
     } catch (OverlappingFileLockException e) {
       return true;
     }
@@ -273,11 +309,5 @@ final class OpenFiles {
       throw new ImageLockedException(location);
     }
     return l;
-  }
-
-  private static Object fileKey(Path path) throws IOException {
-    BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class);
-    Object key = a.fileKey();
-    return key != null ? key : path.toRealPath();
   }
 }
