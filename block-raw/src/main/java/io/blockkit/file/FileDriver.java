@@ -20,6 +20,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
+import java.util.Optional;
 
 /** The {@code file} protocol: an image stored in a host file. See the package documentation. */
 public final class FileDriver implements BlockDriver {
@@ -154,6 +155,17 @@ public final class FileDriver implements BlockDriver {
     } catch (IOException e) {
       throw FileErrors.map(location, e);
     }
+  }
+
+  /** A hidden {@code .NAME.blockkit-RANDOM.tmp} beside a new or regular file ({@link Staging}). */
+  @Override
+  public Optional<String> stagingLocation(String location) throws IOException {
+    return Staging.location(toPath(location));
+  }
+
+  @Override
+  public void commit(String staged, String location, boolean replace) throws IOException {
+    Staging.commit(toPath(staged), toPath(location), location, replace);
   }
 
   static Path toPath(String location) throws BlockException {

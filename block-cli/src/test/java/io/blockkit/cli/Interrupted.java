@@ -1,0 +1,99 @@
+package io.blockkit.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Helpers for tests that stop a real {@code convert} process part-way: a source worth copying,
+ * the process, and what it may leave behind.
+ */
+final class Interrupted {
+  /** Rounds per test; {@code -Dblockkit.interruptRounds=200} for a long run. */
+  static final int ROUNDS = Integer.getInteger("blockkit.interruptRounds", 12);
+
+  private Interrupted() {}
+
+  /** A raw file of {@code mib} MiB: random data with whole-MiB zero runs between. */
+  static Path source(Path file, int mib, long seed) throws IOException {
+    Random rnd = new Random(seed);
+    byte[] mb = new byte[1 << 20];
+    try (OutputStream out = Files.newOutputStream(file)) {
+      for (int i = 0; i < mib; i++) {
+        if (i % 3 == 0) {
+          java.util.Arrays.fill(mb, (byte) 0);
+        } else {
+          rnd.nextBytes(mb);
+        }
+        out.write(mb);
+      }
+    }
+    return file;
+  }
+
+  /** Starts {@code blockkit args...} in a fresh JVM, its output going to {@code log}. */
+  static Process start(Path log, String... args) throws IOException {
+    return new ProcessBuilder(Proc.blockkit(args)).redirectErrorStream(true)
+        .redirectOutput(log.toFile()).start();
+  }
+
+  /** Milliseconds one uninterrupted run of {@code args} takes (it must succeed). */
+  static long timeOneRun(Path log, String... args) throws Exception {
+    long t0 = System.nanoTime();
+    Process p = start(log, args);
+    assertTrue(p.waitFor(120, TimeUnit.SECONDS), "convert did not finish");
+    assertEquals(0, p.exitValue(), () -> "convert failed: " + read(log));
+    return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+  }
+
+  static String read(Path log) {
+    try {
+      return Files.readString(log);
+    } catch (IOException e) {
+      return "(no output: " + e + ")";
+    }
+  }
+
+  /** The name a staged copy of {@code target} has: hidden, recognisable, beside it. */
+  static Pattern stagedName(Path target) {
+    return Pattern.compile("\\." + Pattern.quote(target.getFileName().toString())
+        + "\\.blockkit-[A-Za-z0-9]+\\.tmp");
+  }
+
+  /** Names in {@code dir} other than {@code keep}. */
+  static List<String> others(Path dir, Path... keep) throws IOException {
+    List<String> names = new ArrayList<>();
+    try (Stream<Path> s = Files.list(dir)) {
+      s.forEach(p -> names.add(p.getFileName().toString()));
+    }
+    for (Path k : keep) {
+      names.remove(k.getFileName().toString());
+    }
+    return names;
+  }
+
+  /** Deletes everything in {@code dir}. */
+  static void empty(Path dir) throws IOException {
+    try (Stream<Path> s = Files.list(dir)) {
+      for (Path p : s.toList()) {
+        Files.delete(p);
+      }
+    }
+  }
+
+  /** Whether {@code target} reads back exactly as the raw {@code source}. */
+  static boolean identical(Path source, Path target, String targetFormat) {
+    return Cli.run("compare", "-q", "-f", "raw", "-F", targetFormat, source.toString(),
+        target.toString()).code() == 0;
+  }
+}
