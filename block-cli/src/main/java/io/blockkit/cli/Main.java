@@ -32,6 +32,8 @@ public final class Main {
     Charset cs = Charset.defaultCharset();
     PrintWriter out = new PrintWriter(new OutputStreamWriter(System.out, cs), false);
     PrintWriter err = new PrintWriter(new OutputStreamWriter(System.err, cs), true);
+    Thread.setDefaultUncaughtExceptionHandler(
+        (thread, ex) -> reportUncaught(err, ex, List.of(args).contains("--debug")));
     int code = run(args, out, err, System.getenv(), System.console() != null);
     out.flush();
     err.flush();
@@ -116,6 +118,18 @@ public final class Main {
       e.err.flush();
     }
     return ex instanceof CliException c ? c.exitCode() : 1;
+  }
+
+  /**
+   * A failure in a helper thread (a worker, a shutdown hook): one line like every error, instead
+   * of the JVM's "Exception in thread" stack trace. The command reports its own failure too.
+   */
+  static void reportUncaught(PrintWriter err, Throwable ex, boolean debug) {
+    err.println("blockkit: " + Errors.oneLine(ex));
+    if (debug) {
+      ex.printStackTrace(err);
+    }
+    err.flush();
   }
 
   private static void out(Env e) {
