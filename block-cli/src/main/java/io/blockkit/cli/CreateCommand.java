@@ -90,7 +90,7 @@ final class CreateCommand extends BaseCommand {
     } catch (ImageAccessException e) {
       throw e; // already names the file
     } catch (BlockException e) {
-      throw new CliException(1, file + ": " + e.getMessage(), e);
+      throw new CliException(1, file + ": " + Errors.oneLine(e), e);
     }
     return 0;
   }
