@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -23,18 +22,11 @@ class ConvertCrashTest {
 
   @Test
   void killNineLeavesNoTargetOrACompleteOneAndNoHalfFileUnderItsName() throws Exception {
-    Path src = Interrupted.source(dir.resolve("src.raw"), 48, 1);
-    Path out = Files.createDirectory(dir.resolve("out"));
-    Path target = out.resolve("target.vdi");
-    Path log = dir.resolve("log.txt");
-    String[] args = {"convert", "-f", "raw", "-O", "vdi", src.toString(), target.toString()};
-    long full = Interrupted.timeOneRun(log, args);
-    Interrupted.empty(out);
-    long seed = Long.getLong("blockkit.seed", System.nanoTime());
-    Random rnd = new Random(seed);
+    Interrupted.Rounds r = Interrupted.Rounds.prepare(dir, 48);
+    Path target = r.target();
     Pattern staged = Interrupted.stagedName(target);
     byte[] old = new byte[3 << 20];
-    rnd.nextBytes(old);
+    r.rnd().nextBytes(old);
     int none = 0;
     int untouched = 0;
     int complete = 0;
@@ -43,10 +35,10 @@ class ConvertCrashTest {
       if (existed) {
         Files.write(target, old);
       }
-      long delay = (long) (rnd.nextDouble() * full * 1.1);
-      String where = "round " + round + " (seed " + seed + ", killed after " + delay + " of "
-          + full + " ms, target " + (existed ? "existed" : "new") + ")";
-      Process p = Interrupted.start(log, args);
+      long delay = r.nextDelay();
+      String where = r.where(round, "SIGKILL, " + (existed ? "existing" : "new") + " target",
+          delay);
+      Process p = Interrupted.start(r.log(), r.args());
       Thread.sleep(delay);
       p.destroyForcibly();
       assertTrue(p.waitFor(30, TimeUnit.SECONDS), where + ": the process did not die");
@@ -57,16 +49,16 @@ class ConvertCrashTest {
         assertArrayEquals(old, Files.readAllBytes(target), where + ": old target changed");
         untouched++;
       } else {
-        assertTrue(Interrupted.identical(src, target, "vdi"), where
+        assertTrue(Interrupted.identical(r.src(), target, "vdi"), where
             + ": the target is there but differs from the source (half-written)");
         complete++;
       }
-      List<String> others = Interrupted.others(out, target);
+      List<String> others = Interrupted.others(r.out(), target);
       for (String name : others) {
         assertTrue(staged.matcher(name).matches(),
             where + ": unexpected file beside the target: " + name);
       }
-      Interrupted.empty(out);
+      Interrupted.empty(r.out());
     }
     System.out.printf("ConvertCrashTest: %d rounds: %d no target, %d old target untouched, "
         + "%d complete%n", Interrupted.ROUNDS, none, untouched, complete);

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -104,28 +103,21 @@ class ConvertSignalTest {
    */
   @Test
   void signalsAtRandomMomentsLeaveNothingOrACompleteTarget() throws Exception {
-    Path src = Interrupted.source(dir.resolve("src.raw"), 32, 2);
-    Path out = Files.createDirectory(dir.resolve("out"));
-    Path target = out.resolve("target.vdi");
-    Path log = dir.resolve("log.txt");
-    String[] args = {"convert", "-f", "raw", "-O", "vdi", src.toString(), target.toString()};
-    long full = Interrupted.timeOneRun(log, args);
-    Interrupted.empty(out);
-    long seed = Long.getLong("blockkit.seed", System.nanoTime());
-    Random rnd = new Random(seed);
+    Interrupted.Rounds r = Interrupted.Rounds.prepare(dir, 32);
+    Path out = r.out();
+    Path target = r.target();
     for (int round = 0; round < Interrupted.ROUNDS; round++) {
       String signal = SIGNALS.get(round % SIGNALS.size());
-      long delay = (long) (rnd.nextDouble() * full * 1.1);
-      String where = "round " + round + " (seed " + seed + ", SIG" + signal + " after " + delay
-          + " of " + full + " ms)";
-      Process p = Interrupted.start(log, args);
+      long delay = r.nextDelay();
+      String where = r.where(round, "SIG" + signal, delay);
+      Process p = Interrupted.start(r.log(), r.args());
       Thread.sleep(delay);
       signal(p, signal);
-      assertEnds(p, log, where);
+      assertEnds(p, r.log(), where);
       List<String> left = Interrupted.others(out);
       if (!left.isEmpty()) {
         assertEquals(List.of(target.getFileName().toString()), left, where);
-        assertTrue(Interrupted.identical(src, target, "vdi"), where + ": incomplete target");
+        assertTrue(Interrupted.identical(r.src(), target, "vdi"), where + ": incomplete target");
       } else {
         assertNotEquals(0, p.exitValue(), where + ": exit 0 without a target");
       }

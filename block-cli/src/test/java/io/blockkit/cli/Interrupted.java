@@ -24,6 +24,35 @@ final class Interrupted {
 
   private Interrupted() {}
 
+  /**
+   * Rounds of a convert from a fresh raw source of random data into {@code out/target.vdi}, each
+   * stopped after a random delay between 0 and a little more than one whole run takes.
+   */
+  record Rounds(Path src, Path out, Path target, Path log, String[] args, long fullMillis,
+      long seed, Random rnd) {
+    static Rounds prepare(Path dir, int mib) throws Exception {
+      Path src = source(dir.resolve("src.raw"), mib, mib);
+      Path out = Files.createDirectory(dir.resolve("out"));
+      Path target = out.resolve("target.vdi");
+      Path log = dir.resolve("log.txt");
+      String[] args = {"convert", "-f", "raw", "-O", "vdi", src.toString(), target.toString()};
+      long full = timeOneRun(log, args);
+      empty(out);
+      long seed = Long.getLong("blockkit.seed", System.nanoTime());
+      return new Rounds(src, out, target, log, args, full, seed, new Random(seed));
+    }
+
+    long nextDelay() {
+      return (long) (rnd.nextDouble() * fullMillis * 1.1);
+    }
+
+    /** Names the round in a failure message, with what would repeat it. */
+    String where(int round, String how, long delay) {
+      return "round " + round + " (seed " + seed + ", " + how + " after " + delay + " of "
+          + fullMillis + " ms)";
+    }
+  }
+
   /** A raw file of {@code mib} MiB: random data with whole-MiB zero runs between. */
   static Path source(Path file, int mib, long seed) throws IOException {
     Random rnd = new Random(seed);
