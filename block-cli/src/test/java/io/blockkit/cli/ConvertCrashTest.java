@@ -38,7 +38,7 @@ class ConvertCrashTest {
       long delay = r.nextDelay();
       String where = r.where(round, "SIGKILL, " + (existed ? "existing" : "new") + " target",
           delay);
-      Process p = Interrupted.start(r.log(), r.args());
+      Process p = r.start();
       Thread.sleep(delay);
       p.destroyForcibly();
       assertTrue(p.waitFor(30, TimeUnit.SECONDS), where + ": the process did not die");

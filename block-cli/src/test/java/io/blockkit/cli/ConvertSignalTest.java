@@ -30,22 +30,10 @@ class ConvertSignalTest {
     Assumptions.assumeTrue(Files.isExecutable(Path.of("/bin/kill")), "needs /bin/kill");
   }
 
-  private static void signal(Process p, String signal) throws Exception {
-    new ProcessBuilder("/bin/kill", "-" + signal, Long.toString(p.pid())).start().waitFor();
-  }
-
-  /** The process ends, printing no internal error text. */
-  private static void assertEnds(Process p, Path log, String where) throws Exception {
-    assertTrue(p.waitFor(30, TimeUnit.SECONDS), where + ": the signal was ignored");
-    String printed = Interrupted.read(log);
-    assertFalse(printed.contains("Internal error") || printed.contains("Exception")
-        || printed.contains("\tat "), where + ": internal error text printed: " + printed);
-  }
-
   /** After an interrupted run: nothing in {@code out}. */
   private static void assertCleanlyInterrupted(Process p, Path out, Path log, String where)
       throws Exception {
-    assertEnds(p, log, where);
+    Interrupted.assertEnds(p, log, where);
     assertNotEquals(0, p.exitValue(), where + ": not interrupted");
     assertEquals(List.of(), Interrupted.others(out),
         where + ": left behind; output: " + Interrupted.read(log));
@@ -68,7 +56,7 @@ class ConvertSignalTest {
       assertTrue(!Interrupted.others(out).isEmpty() && p.isAlive(),
           "convert did not start: " + Interrupted.read(log));
       Thread.sleep(300); // inside the copy loop
-      signal(p, signal);
+      Interrupted.signal(p, signal);
       assertCleanlyInterrupted(p, out, log, "SIG" + signal);
     }
   }
@@ -91,7 +79,7 @@ class ConvertSignalTest {
       while (Interrupted.others(out).isEmpty() && p.isAlive() && System.nanoTime() < deadline) {
         Thread.sleep(1);
       }
-      signal(p, signal);
+      Interrupted.signal(p, signal);
       assertCleanlyInterrupted(p, out, log, "SIG" + signal + " during create");
       Interrupted.empty(out);
     }
@@ -104,24 +92,14 @@ class ConvertSignalTest {
   @Test
   void signalsAtRandomMomentsLeaveNothingOrACompleteTarget() throws Exception {
     Interrupted.Rounds r = Interrupted.Rounds.prepare(dir, 32);
-    Path out = r.out();
-    Path target = r.target();
     for (int round = 0; round < Interrupted.ROUNDS; round++) {
       String signal = SIGNALS.get(round % SIGNALS.size());
       long delay = r.nextDelay();
       String where = r.where(round, "SIG" + signal, delay);
-      Process p = Interrupted.start(r.log(), r.args());
+      Process p = r.start();
       Thread.sleep(delay);
-      signal(p, signal);
-      assertEnds(p, r.log(), where);
-      List<String> left = Interrupted.others(out);
-      if (!left.isEmpty()) {
-        assertEquals(List.of(target.getFileName().toString()), left, where);
-        assertTrue(Interrupted.identical(r.src(), target, "vdi"), where + ": incomplete target");
-      } else {
-        assertNotEquals(0, p.exitValue(), where + ": exit 0 without a target");
-      }
-      Interrupted.empty(out);
+      Interrupted.signal(p, signal);
+      r.assertOutcome(p, signal, where);
     }
   }
 }

@@ -23,7 +23,7 @@ class LauncherSmokeIT {
   @TempDir
   Path dir;
 
-  private static Path repoRoot() {
+  static Path repoRoot() {
     Path p = Path.of("").toAbsolutePath();
     while (p != null && !Files.isRegularFile(p.resolve("blockkit"))) {
       p = p.getParent();
@@ -32,7 +32,7 @@ class LauncherSmokeIT {
   }
 
   /** The jar exists and no pom or main source is newer (the launcher would rebuild it). */
-  private static boolean upToDate(Path root) throws IOException {
+  static boolean upToDate(Path root) throws IOException {
     Path jar = root.resolve("block-cli/target/blockkit.jar");
     if (!Files.isRegularFile(jar)) {
       return false;
