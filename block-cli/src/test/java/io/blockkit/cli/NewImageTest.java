@@ -115,6 +115,26 @@ class NewImageTest {
     assertEquals(List.of(), Interrupted.others(dir, src, node));
   }
 
+  /**
+   * Every command that makes an image goes through NewImage, so its clean-up is armed before the
+   * image exists and the image appears only when complete.
+   */
+  @Test
+  void onlyNewImageCreatesImages() throws Exception {
+    Path main = Path.of("src/main/java/io/blockkit/cli");
+    assumeTrue(Files.isDirectory(main), "sources not found from " + Path.of("").toAbsolutePath());
+    try (var files = Files.list(main)) {
+      for (Path f : files.toList()) {
+        String text = Files.readString(f);
+        if (!f.endsWith("NewImage.java")) {
+          assertTrue(!text.matches("(?s).*\\b(reg|registry\\(\\))\\.create\\(.*")
+              && !text.contains("protocol().create(") && !text.contains("protocol().delete("),
+              f + " creates or deletes an image itself; use NewImage");
+        }
+      }
+    }
+  }
+
   private static String kind(Path p) throws Exception {
     int mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
     return (mode & 0170000) == 0020000 ? "character device" : "mode " + Integer.toOctalString(mode);
