@@ -183,16 +183,19 @@ final class BenchCommand extends BaseCommand {
     // Writes share the lock; a draining flush takes it alone, so it waits for the writes in flight
     ReadWriteLock drain = new ReentrantReadWriteLock();
     int threads = (int) Math.min(depth, Math.max(1, count));
-    List<Thread> workers = new ArrayList<>();
+    // every buffer before any request: without memory for them all the run fails, not shrinks
+    List<ByteBuffer> buffers = new ArrayList<>();
     for (int i = 0; i < threads; i++) {
+      ByteBuffer buf = ByteBuffer.allocateDirect(bufSize);
+      while (write && pattern != 0 && buf.hasRemaining()) {
+        buf.put((byte) pattern);
+      }
+      buffers.add(buf);
+    }
+    List<Thread> workers = new ArrayList<>();
+    for (ByteBuffer buf : buffers) {
       Thread t = new Thread(() -> {
         try {
-          ByteBuffer buf = ByteBuffer.allocateDirect(bufSize);
-          if (write && pattern != 0) {
-            while (buf.hasRemaining()) {
-              buf.put((byte) pattern);
-            }
-          }
           long o;
           while (failure.get() == null && (o = next(bufSize, stepSize, imageSize)) >= 0) {
             buf.clear();
@@ -210,10 +213,10 @@ final class BenchCommand extends BaseCommand {
               dev.read(o, buf);
             }
           }
-        } catch (Throwable e) { // an Error (no memory for the buffer) fails the run, too
+        } catch (Throwable e) { // an Error fails the run, too (not the JVM's stack trace)
           failure.compareAndSet(null, e);
         }
-      }, "bench-" + i);
+      }, "bench-" + workers.size());
       t.setDaemon(true);
       workers.add(t);
       t.start();
