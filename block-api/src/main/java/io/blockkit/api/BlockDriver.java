@@ -4,6 +4,7 @@ import io.blockkit.api.error.UnsupportedFeatureException;
 import io.blockkit.api.options.OptionSpec;
 import java.io.IOException;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * A block driver: a protocol (file, memory), a format (vdi, raw) or a filter. Found with {@link
@@ -75,5 +76,30 @@ public interface BlockDriver {
   /** Protocol drivers: removes what {@link #create} made (used to clean up failed conversions). */
   default void delete(String location) throws IOException {
     throw new UnsupportedFeatureException("Driver '" + name() + "' does not support deleting images");
+  }
+
+  /**
+   * Protocol drivers that can publish a new image in one step: a free location beside {@code
+   * location} where the image can be created and written, then moved into place with {@link
+   * #commit}, so that a crash leaves either no image or a complete one. Empty (the default) when
+   * the protocol cannot, or when {@code location} must be written in place (e.g. a device).
+   *
+   * @throws IOException when {@code location} cannot be examined
+   */
+  default Optional<String> stagingLocation(String location) throws IOException {
+    return Optional.empty();
+  }
+
+  /**
+   * Moves the image at {@code staged} (from {@link #stagingLocation}) to {@code location} in one
+   * atomic step, durable when this returns.
+   *
+   * @param replace whether an image already at {@code location} is replaced
+   * @throws io.blockkit.api.error.ImageAccessException with reason {@code ALREADY_EXISTS} when
+   *     {@code replace} is false and {@code location} exists (both are left as they were)
+   * @throws UnsupportedFeatureException when the driver offers no staging
+   */
+  default void commit(String staged, String location, boolean replace) throws IOException {
+    throw new UnsupportedFeatureException("Driver '" + name() + "' cannot move images into place");
   }
 }

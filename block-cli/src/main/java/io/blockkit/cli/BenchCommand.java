@@ -22,16 +22,21 @@ import picocli.CommandLine.Parameters;
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Run a simple I/O benchmark on an image.")
 final class BenchCommand extends BaseCommand {
-  @Option(names = {"-c", "--count"}, paramLabel = "COUNT", description = "Requests (default 75000).")
-  long count = 75000;
+  /** Requests in flight are threads here (qemu: coroutines), hence a limit qemu-img lacks. */
+  static final int MAX_DEPTH = 1024;
 
-  @Option(names = {"-d", "--depth"}, paramLabel = "DEPTH", description = "Requests in flight (default 64).")
-  int depth = 64;
+  @Option(names = {"-c", "--count"}, paramLabel = "COUNT", description = "Requests (default 75000).")
+  String countText = "75000";
+
+  @Option(names = {"-d", "--depth"}, paramLabel = "DEPTH",
+      description = "Requests in flight, 1.." + MAX_DEPTH + " (default 64).")
+  String depthText = "64";
 
   @Option(names = {"-s", "--size"}, paramLabel = "SIZE", description = "Bytes per request (default 4k).")
   String size = "4k";
 
-  @Option(names = {"-S", "--step"}, paramLabel = "STEP", description = "Offset increment (default SIZE).")
+  @Option(names = {"-S", "--step"}, paramLabel = "STEP",
+      description = "Offset increment (default, and 0: SIZE).")
   String step;
 
   @Option(names = {"-w", "--write"}, description = "Write instead of read.")
@@ -43,12 +48,13 @@ final class BenchCommand extends BaseCommand {
   @Option(names = {"-o", "--offset"}, paramLabel = "OFFSET", description = "First offset (default 0).")
   String offset = "0";
 
-  @Option(names = "--pattern", paramLabel = "BYTE", description = "Byte written by -w (default 0).")
-  int pattern;
+  @Option(names = "--pattern", paramLabel = "BYTE", description = "Byte written by -w, 0..255 "
+      + "(default 0).")
+  String patternText = "0";
 
   @Option(names = "--flush-interval", paramLabel = "N",
-      description = "With -w: flush after every N requests (N at least DEPTH).")
-  Integer flushInterval;
+      description = "With -w: flush after every N requests (N at least DEPTH; 0: never).")
+  String flushText;
 
   @Option(names = "--no-drain", description = "Flush without waiting for the requests in flight.")
   boolean noDrain;
@@ -74,28 +80,39 @@ final class BenchCommand extends BaseCommand {
   @Parameters(paramLabel = "FILE", description = "The image.")
   String file;
 
+  private long count;
+  private int depth;
+  private int pattern;
+  private int flushInterval;
   private long nextOffset;
   private long issued;
 
   @Override
   public Integer call() throws Exception {
+    // qemu-img's limits and messages; numbers are C's (0x hex, 0 octal) as qemu reads them
+    count = (int) number(countText, Integer.MAX_VALUE, "Invalid request count specified");
+    depth = (int) number(depthText, MAX_DEPTH, "Invalid queue depth specified");
+    if (depth == 0) {
+      throw new CliException(1, "Invalid queue depth specified"); // qemu-img waits forever
+    }
+    pattern = (int) number(patternText, 0xff, "Invalid pattern byte specified");
+    flushInterval = flushText == null ? 0
+        : (int) number(flushText, Integer.MAX_VALUE, "Invalid flush interval specified");
     long bufSize = Sizes.parse(size, "Invalid buffer size '" + size + "'");
-    if (bufSize <= 0 || bufSize > Integer.MAX_VALUE - 8) {
-      throw new CliException(1, "Invalid buffer size specified: " + size);
+    if (bufSize > Integer.MAX_VALUE) {
+      throw new CliException(1, "Invalid buffer size specified. Must be between 0 and "
+          + Integer.MAX_VALUE + ".");
     }
-    long stepSize = step == null ? bufSize : Sizes.parse(step, "Invalid step size '" + step + "'");
+    long stepSize = step == null ? 0 : Sizes.parse(step, "Invalid step size '" + step + "'");
+    if (stepSize == 0) {
+      stepSize = bufSize; // qemu-img: 0 means "the request size"
+    }
     long start = Sizes.parse(offset, "Invalid offset '" + offset + "'");
-    if (count < 0) {
-      throw new CliException(1, "Invalid request count specified: " + count);
-    }
-    if (depth < 1 || depth > 1024) {
-      throw new CliException(1, "Invalid queue depth specified: " + depth);
-    }
     if (cache != null && !IoModes.CACHE.contains(cache)) {
       throw new CliException(1, "Invalid cache mode");
     }
     IoModes.checkAio(aio);
-    if (flushInterval != null) {
+    if (flushInterval != 0) {
       if (!write) {
         throw new CliException(1, "--flush-interval is only available in write tests");
       }
@@ -116,7 +133,7 @@ final class BenchCommand extends BaseCommand {
       env.out.printf(Locale.ROOT, "Sending %d %s requests, %d bytes each, %d in parallel "
           + "(starting at offset %d, step size %d)%n", count, write ? "write" : "read", bufSize,
           depth, start, stepSize);
-      if (flushInterval != null) {
+      if (flushInterval != 0) {
         env.out.printf(Locale.ROOT, "Sending flush every %d requests%n", flushInterval);
       }
       env.out.flush();
@@ -166,15 +183,18 @@ final class BenchCommand extends BaseCommand {
     // Writes share the lock; a draining flush takes it alone, so it waits for the writes in flight
     ReadWriteLock drain = new ReentrantReadWriteLock();
     int threads = (int) Math.min(depth, Math.max(1, count));
-    List<Thread> workers = new ArrayList<>();
+    // every buffer before any request: without memory for them all the run fails, not shrinks
+    List<ByteBuffer> buffers = new ArrayList<>();
     for (int i = 0; i < threads; i++) {
+      ByteBuffer buf = ByteBuffer.allocateDirect(bufSize);
+      while (write && pattern != 0 && buf.hasRemaining()) {
+        buf.put((byte) pattern);
+      }
+      buffers.add(buf);
+    }
+    List<Thread> workers = new ArrayList<>();
+    for (ByteBuffer buf : buffers) {
       Thread t = new Thread(() -> {
-        ByteBuffer buf = ByteBuffer.allocateDirect(bufSize);
-        if (write && pattern != 0) {
-          while (buf.hasRemaining()) {
-            buf.put((byte) pattern);
-          }
-        }
         try {
           long o;
           while (failure.get() == null && (o = next(bufSize, stepSize, imageSize)) >= 0) {
@@ -186,17 +206,17 @@ final class BenchCommand extends BaseCommand {
               } finally {
                 drain.readLock().unlock();
               }
-              if (flushInterval != null && completed.incrementAndGet() % flushInterval == 0) {
+              if (flushInterval != 0 && completed.incrementAndGet() % flushInterval == 0) {
                 flush(dev, drain);
               }
             } else {
               dev.read(o, buf);
             }
           }
-        } catch (IOException | RuntimeException e) {
+        } catch (Throwable e) { // an Error fails the run, too (not the JVM's stack trace)
           failure.compareAndSet(null, e);
         }
-      }, "bench-" + i);
+      }, "bench-" + workers.size());
       t.setDaemon(true);
       workers.add(t);
       t.start();
@@ -209,6 +229,41 @@ final class BenchCommand extends BaseCommand {
       throw io;
     } else if (f instanceof RuntimeException re) {
       throw re;
+    } else if (f instanceof Error err) {
+      throw err;
     }
+  }
+
+  /**
+   * A number as C's {@code strtoul} with base 0 reads it (qemu-img's parser): optional leading
+   * blanks and {@code +}, then {@code 0x} hex, {@code 0} octal or decimal, nothing after.
+   *
+   * @throws CliException with {@code message} when it is not such a number or above {@code max}
+   */
+  static long number(String text, long max, String message) {
+    String t = text.stripLeading();
+    if (t.startsWith("+")) {
+      t = t.substring(1);
+    }
+    int radix = 10;
+    if (t.length() > 2 && (t.startsWith("0x") || t.startsWith("0X"))) {
+      radix = 16;
+      t = t.substring(2);
+    } else if (t.length() > 1 && t.startsWith("0")) {
+      radix = 8;
+      t = t.substring(1);
+    }
+    try {
+      if (t.isEmpty() || !Character.isLetterOrDigit(t.charAt(0))) {
+        throw new NumberFormatException(text); // no second sign, no blank after the prefix
+      }
+      long v = Long.parseLong(t, radix);
+      if (v <= max) {
+        return v;
+      }
+    } catch (NumberFormatException e) {
+      // below
+    }
+    throw new CliException(1, message);
   }
 }

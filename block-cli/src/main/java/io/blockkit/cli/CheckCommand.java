@@ -25,6 +25,10 @@ final class CheckCommand extends BaseCommand {
   static final int EXIT_CORRUPT = 2;
   static final int EXIT_LEAKS = 3;
   static final int EXIT_UNSUPPORTED = 63;
+  /** Findings of one kind printed before the rest are summed up in one line. */
+  static final int MESSAGES_PER_KIND = 50;
+  private static final java.util.Set<String> KINDS = java.util.Set.of("ERROR", "Leaked",
+      "Check error");
 
   @Option(names = {"-f", "--format"}, paramLabel = "FMT", description = "Image format (probed if absent).")
   String format;
@@ -115,11 +119,29 @@ final class CheckCommand extends BaseCommand {
     }
   }
 
-  /** The driver's findings go to standard error, as qemu's drivers print theirs. */
+  /**
+   * The driver's findings go to standard error, as qemu's drivers print theirs (in both output
+   * modes: standard output holds only the report). A badly damaged image has thousands of findings
+   * of one kind: the first {@link #MESSAGES_PER_KIND} of each kind ({@code ERROR}, {@code Leaked},
+   * {@code Check error}, others) are printed, then one line per kind says how many more there are.
+   * The counts in the report are exact either way.
+   */
   private void printMessages(CheckReport r) {
+    Map<String, Integer> seen = new LinkedHashMap<>();
     for (String m : r.messages()) {
-      env.err.println(m);
+      int colon = m.indexOf(':');
+      String kind = colon > 0 && KINDS.contains(m.substring(0, colon)) ? m.substring(0, colon) : "";
+      int n = seen.merge(kind, 1, Integer::sum);
+      if (n <= MESSAGES_PER_KIND) {
+        env.err.println(m);
+      }
     }
+    seen.forEach((kind, n) -> {
+      if (n > MESSAGES_PER_KIND) {
+        env.err.println("... and " + (n - MESSAGES_PER_KIND) + " more "
+            + (kind.isEmpty() ? "messages" : "'" + kind + ":' lines") + " not shown");
+      }
+    });
     env.err.flush();
   }
 

@@ -2,7 +2,6 @@ package io.blockkit.cli;
 
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.BlockDriver;
-import io.blockkit.api.error.ImageAccessException;
 import io.blockkit.api.options.OptionStrings;
 import io.blockkit.api.options.Sizes;
 import io.blockkit.registry.BlockRegistry;
@@ -11,15 +10,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code convert}: qemu-img convert. A target this command created is deleted again if the copy
- * fails or is interrupted (Ctrl-C), so no half-written image is left looking complete.
+ * {@code convert}: qemu-img convert. A new target appears under its name only when complete
+ * ({@link NewImage}): a failed, interrupted or killed convert leaves no half-written image that
+ * looks complete. With {@code -n} the existing target is written in place.
  */
 @Command(name = "convert", mixinStandardHelpOptions = true,
     description = "Copy an image into a new (or, with -n, an existing) image, converting its format.")
@@ -162,33 +161,13 @@ final class ConvertCommand extends BaseCommand {
       if (fmt.createOptions().stream().anyMatch(s -> s.name().equals("size"))) {
         createOpts.putIfAbsent("size", Long.toString(size));
       }
-      createTarget(reg, createOpts);
-      Cleanup cleanup = new Cleanup(reg, target);
-      Thread hook = new Thread(cleanup::onSignal, "convert-cleanup");
-      Runtime.getRuntime().addShutdownHook(hook);
-      boolean ok = false;
-      try {
-        BlockDevice dst = reg.open(target, env.params(outFormat, false, false));
-        cleanup.target = dst;
-        try {
-          copy(src, dst, minSparse, true, mode, size, cleanup);
-          dst.close();
-          ok = true;
-        } finally {
-          if (!ok) {
-            closeQuietly(dst);
-          }
+      try (NewImage image = NewImage.create(env, target, outFormat, createOpts)) {
+        try (BlockDevice dst = reg.open(image.location(), env.params(outFormat, false, false))) {
+          copy(src, dst, minSparse, true, mode, size, image::interrupted);
+        } catch (IOException e) {
+          throw image.named(e);
         }
-      } finally {
-        if (!ok) {
-          cleanup.delete();
-        }
-        cleanup.done.countDown();
-        try {
-          Runtime.getRuntime().removeShutdownHook(hook);
-        } catch (IllegalStateException shuttingDown) {
-          // the hook is running and waits for done
-        }
+        image.commit();
       }
     }
     return 0;
@@ -211,30 +190,16 @@ final class ConvertCommand extends BaseCommand {
     return env.terminal ? Progress.Mode.BAR : Progress.Mode.LINES;
   }
 
-  /** Creates the target; an existing file is replaced, as qemu-img convert does. */
-  private void createTarget(BlockRegistry reg, Map<String, String> opts) throws IOException {
-    try {
-      reg.create(target, outFormat, opts);
-    } catch (ImageAccessException e) {
-      if (e.reason() != ImageAccessException.Reason.ALREADY_EXISTS) {
-        throw e;
-      }
-      BlockRegistry.Location loc = reg.parseLocation(target);
-      loc.protocol().delete(loc.path());
-      reg.create(target, outFormat, opts);
-    }
-  }
-
   private void copy(BlockDevice src, BlockDevice dst, long minSparse, boolean zero,
       Progress.Mode mode, long size) throws IOException {
-    copy(src, dst, minSparse, zero, mode, size, null);
+    copy(src, dst, minSparse, zero, mode, size, () -> false);
   }
 
   private void copy(BlockDevice src, BlockDevice dst, long minSparse, boolean zero,
-      Progress.Mode mode, long size, Cleanup cleanup) throws IOException {
+      Progress.Mode mode, long size, BooleanSupplier interrupted) throws IOException {
     Progress p = new Progress(env.out, mode, size);
     Converter c = new Converter(src, dst, minSparse, zero, salvage, inFlight, outOfOrder, p,
-        () -> cleanup != null && cleanup.cancelled);
+        interrupted);
     p.start();
     boolean ok = false;
     try {
@@ -245,59 +210,6 @@ final class ConvertCommand extends BaseCommand {
       for (Converter.Salvaged s : c.salvaged()) {
         env.warn("blockkit: warning: could not read " + s.length() + " bytes at offset "
             + s.offset() + " of '" + source + "' (" + s.reason() + "); wrote zeros instead");
-      }
-    }
-  }
-
-  private static void closeQuietly(BlockDevice d) {
-    try {
-      d.close();
-    } catch (IOException | RuntimeException ignored) {
-      // the copy's failure is what the user needs to see
-    }
-  }
-
-  /** Deletes a target this command created, on failure or on Ctrl-C. */
-  private static final class Cleanup {
-    private final BlockRegistry reg;
-    private final String name;
-    final CountDownLatch done = new CountDownLatch(1);
-    volatile boolean cancelled;
-    volatile BlockDevice target;
-    private boolean deleted;
-
-    Cleanup(BlockRegistry reg, String name) {
-      this.reg = reg;
-      this.name = name;
-    }
-
-    /** Shutdown hook: stop the copy and wait for the main thread to clean up. */
-    void onSignal() {
-      cancelled = true;
-      try {
-        if (!done.await(10, TimeUnit.SECONDS)) {
-          BlockDevice t = target;
-          if (t != null) {
-            closeQuietly(t);
-          }
-          delete();
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
-
-    synchronized void delete() {
-      if (deleted) {
-        return;
-      }
-      deleted = true;
-      try {
-        BlockRegistry.Location loc = reg.parseLocation(name);
-        loc.protocol().delete(loc.path());
-      } catch (IOException | RuntimeException e) {
-        System.err.println("blockkit: warning: could not remove the incomplete target '" + name
-            + "': " + Errors.oneLine(e));
       }
     }
   }

@@ -18,7 +18,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code create}: qemu-img create. */
+/**
+ * {@code create}: qemu-img create. The image appears under its name only when complete ({@link
+ * NewImage}); an existing file is replaced, as qemu-img does.
+ */
 @Command(name = "create", mixinStandardHelpOptions = true,
     description = "Create an image. '-o help' lists the format's options.")
 final class CreateCommand extends BaseCommand {
@@ -82,12 +85,12 @@ final class CreateCommand extends BaseCommand {
       env.out.println("Formatting '" + file + "', fmt=" + format + describe(checked));
       env.out.flush();
     }
-    try {
-      reg.create(file, format, opts);
+    try (NewImage image = NewImage.create(env, file, format, opts)) {
+      image.commit();
     } catch (ImageAccessException e) {
       throw e; // already names the file
     } catch (BlockException e) {
-      throw new CliException(1, file + ": " + e.getMessage(), e);
+      throw new CliException(1, file + ": " + Errors.oneLine(e), e);
     }
     return 0;
   }

@@ -10,7 +10,10 @@ import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 
-/** Turns any failure into the one line the user sees after {@code blockkit: }. */
+/**
+ * Turns any failure into the one line the user sees after {@code blockkit: }. The line never
+ * holds a Java class name or a stack trace; {@code --debug} prints those.
+ */
 final class Errors {
   private Errors() {}
 
@@ -20,8 +23,10 @@ final class Errors {
   }
 
   private static String describe(Throwable t) {
-    if (t instanceof UncheckedIOException u && u.getCause() != null) {
-      return describe(u.getCause());
+    Throwable cause = t.getCause();
+    if (cause != null && cause != t && (t instanceof UncheckedIOException
+        || String.valueOf(cause).equals(t.getMessage()))) {
+      return describe(cause); // a wrapper, or new X(cause), whose message is the cause's class name
     }
     if (t instanceof CliException || t instanceof BlockException
         || t instanceof picocli.CommandLine.ParameterException) {
@@ -49,16 +54,25 @@ final class Errors {
       return nonEmpty(t);
     }
     if (t instanceof OutOfMemoryError) {
-      return "Out of memory (try fewer requests in flight, -m)";
+      return "Out of memory (try fewer or smaller requests in flight: convert -m, bench -d -s)";
     }
-    return "Internal error: " + t + " (run with --debug for the stack trace)";
+    // a bug: say so, without Java's class names (--debug shows them)
+    String m = t.getMessage();
+    return "Internal error" + (m == null || m.isBlank() ? "" : ": " + m)
+        + " (run with --debug for the stack trace)";
   }
 
   private static String nonEmpty(Throwable t) {
     String m = t.getMessage();
     if (m == null || m.isBlank()) {
       Throwable c = t.getCause();
-      return c != null && c != t ? describe(c) : t.getClass().getSimpleName();
+      if (c != null && c != t) {
+        return describe(c);
+      }
+      if (t instanceof java.io.InterruptedIOException) {
+        return "Interrupted";
+      }
+      return t instanceof java.io.EOFException ? "Unexpected end of file" : "I/O error";
     }
     return m;
   }

@@ -39,6 +39,8 @@ public final class Main {
     System.setErr(HostBytes.printStream(new FileOutputStream(FileDescriptor.err), true));
     PrintWriter out = new PrintWriter(SurrogateEscape.writer(System.out), false);
     PrintWriter err = new PrintWriter(SurrogateEscape.writer(System.err), true);
+    Thread.setDefaultUncaughtExceptionHandler(
+        (thread, ex) -> reportUncaught(err, ex, List.of(argv).contains("--debug")));
     int code = run(argv, out, err, System.getenv(), System.console() != null);
     out.flush();
     err.flush();
@@ -123,6 +125,18 @@ public final class Main {
       e.err.flush();
     }
     return ex instanceof CliException c ? c.exitCode() : 1;
+  }
+
+  /**
+   * A failure in a helper thread (a worker, a shutdown hook): one line like every error, instead
+   * of the JVM's "Exception in thread" stack trace. The command reports its own failure too.
+   */
+  static void reportUncaught(PrintWriter err, Throwable ex, boolean debug) {
+    err.println("blockkit: " + Errors.oneLine(ex));
+    if (debug) {
+      ex.printStackTrace(err);
+    }
+    err.flush();
   }
 
   private static void out(Env e) {

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The one-line messages for failures the file system produces (some cannot be staged as root). */
@@ -39,7 +40,21 @@ class ErrorsTest {
   @Test
   void bugsSayInternalErrorAndPointToDebug() {
     String s = Errors.oneLine(new IllegalStateException("oops"));
-    assertTrue(s.startsWith("Internal error: ") && s.contains("--debug"), s);
+    assertTrue(s.startsWith("Internal error: oops") && s.contains("--debug"), s);
     assertFalse(Errors.oneLine(new IOException()).isEmpty());
+  }
+
+  /** Without --debug no Java class name reaches the user, whatever was thrown. */
+  @Test
+  void noJavaClassNames() {
+    for (Throwable t : List.of(new IllegalStateException("Shutdown in progress"),
+        new NullPointerException(), new IOException(), new java.io.EOFException(),
+        new java.io.InterruptedIOException(), new StackOverflowError(),
+        new RuntimeException(new IOException()))) {
+      String s = Errors.oneLine(t);
+      assertFalse(s.isBlank(), t.toString());
+      assertFalse(s.contains("Exception") || s.contains("Error:") || s.contains("java."),
+          () -> t + " printed as: " + s);
+    }
   }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.RandomAccessFile;
@@ -167,6 +168,52 @@ class MapCheckCompareTest {
     Cli.Result r = Cli.run("check", img.toString());
     assertEquals(2, r.code(), r.err());
     assertTrue(r.out().contains("errors were found on the image."), r.out());
+  }
+
+  /** The whole of {@code text} is one JSON document: nothing before or after it. */
+  private static JsonNode strictJson(String text) throws Exception {
+    return Cli.JSON.readerFor(JsonNode.class)
+        .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).readValue(text);
+  }
+
+  /**
+   * Thousands of findings: standard output is exactly the JSON document (or the human summary),
+   * the findings on standard error stop after a screenful per kind with a count of the rest, and
+   * the totals stay exact.
+   */
+  @Test
+  void thousandsOfFindingsArePrintedCappedWithExactCounts() throws Exception {
+    String img = checkable(5000, 7, 3000);
+    int cap = CheckCommand.MESSAGES_PER_KIND;
+    Cli.Result json = Cli.run("check", "--output=json", img);
+    assertEquals(1, json.code(), json.err());
+    JsonNode doc = strictJson(json.out());
+    assertEquals(5000, doc.get("corruptions").asLong());
+    assertEquals(7, doc.get("leaks").asLong());
+    assertEquals(3000, doc.get("check-errors").asLong());
+    Cli.Result human = Cli.run("check", img);
+    assertTrue(human.out().contains("\n5000 errors were found on the image.\n"), human.out());
+    for (Cli.Result r : List.of(json, human)) {
+      List<String> lines = r.errLines();
+      assertEquals(cap, lines.stream().filter(l -> l.startsWith("ERROR: ")).count(), r.err());
+      assertEquals(cap, lines.stream().filter(l -> l.startsWith("Check error: ")).count());
+      assertTrue(lines.contains("... and " + (5000 - cap) + " more 'ERROR:' lines not shown"),
+          r.err());
+      assertTrue(lines.contains("... and " + (3000 - cap) + " more 'Check error:' lines not "
+          + "shown"), r.err());
+      assertTrue(lines.contains("Leaked: 7 clusters are allocated but unused"), r.err());
+      assertTrue(lines.size() < 2 * cap + 10, r.err());
+    }
+  }
+
+  @Test
+  void truncatedCorpusImageGivesJsonAndAScreenfulOfFindings() throws Exception {
+    Path img = Corpus.image("justinloveless_OSDev__05a5472");
+    Cli.Result r = Cli.run("check", "--output=json", img.toString());
+    assertEquals(2, r.code(), r.err());
+    JsonNode doc = strictJson(r.out());
+    assertEquals(2048, doc.get("corruptions").asLong());
+    assertTrue(r.errLines().size() <= CheckCommand.MESSAGES_PER_KIND + 1, r.err());
   }
 
   @Test

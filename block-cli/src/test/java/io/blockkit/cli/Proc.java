@@ -62,8 +62,14 @@ final class Proc {
 
   /** A command line running the tool in a fresh JVM on this test's class path. */
   static List<String> blockkit(String... args) {
-    List<String> cmd = new java.util.ArrayList<>(List.of(javaBin(), "-cp",
-        System.getProperty("java.class.path"), Main.class.getName()));
+    return blockkit(List.of(), args);
+  }
+
+  /** The same, with options for the JVM (e.g. a memory limit). */
+  static List<String> blockkit(List<String> jvmOptions, String... args) {
+    List<String> cmd = new java.util.ArrayList<>(List.of(javaBin()));
+    cmd.addAll(jvmOptions);
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
     cmd.addAll(List.of(args));
     return cmd;
   }

@@ -12,7 +12,9 @@ import io.blockkit.api.options.Options;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 
 /** The {@code file} protocol: an image stored in a host file. See the package documentation. */
 public final class FileDriver implements BlockDriver {
@@ -139,6 +141,32 @@ public final class FileDriver implements BlockDriver {
   @Override
   public void delete(String location) throws IOException {
     Opener.forHost(useNative).delete(location);
+  }
+
+  /**
+   * A hidden {@code .NAME.blockkit-RANDOM.tmp} beside a new or regular file ({@link Staging}).
+   * None for a name ending in '/' (the open in place refuses it as a directory) or one the JDK's
+   * paths cannot spell (a name that is not valid in the locale's charset): those images are
+   * written in place, deleted on failure.
+   */
+  @Override
+  public Optional<String> stagingLocation(String location) throws IOException {
+    if (location.isEmpty() || location.endsWith("/")) {
+      return Optional.empty();
+    }
+    Path path;
+    try {
+      path = PortableOpener.toPath(location);
+    } catch (InvalidOptionException unspellable) {
+      return Optional.empty();
+    }
+    return Staging.location(path);
+  }
+
+  @Override
+  public void commit(String staged, String location, boolean replace) throws IOException {
+    Staging.commit(PortableOpener.toPath(staged), PortableOpener.toPath(location), location,
+        replace);
   }
 
   /** Grows or shrinks to {@code length} without writing data where the platform allows. */

@@ -37,6 +37,9 @@
  *       {@code writeZeroes} and {@code discard} punch holes with {@code fallocate} where possible.
  *   <li><b>Allocated size</b> is {@code st_blocks * 512} from {@code fstat}, else the bytes in
  *       data extents, else the length.
+ *   <li><b>Staging</b>: a new image can be built under a hidden sibling name and renamed into
+ *       place when complete ({@code stagingLocation}, {@code commit}; see {@code Staging}), so a
+ *       crash leaves no half-written file under the image's name.
  *   <li><b>Errors</b> are {@link io.blockkit.api.error.ImageAccessException}s naming the path,
  *       with a reason from the system call's errno: missing file, directory, not a directory,
  *       not a file, permission denied, read-only file system, no space left.
