@@ -32,6 +32,11 @@ import java.util.concurrent.TimeUnit;
 final class NewImage implements AutoCloseable {
   static final long GRACE_SECONDS = 10;
 
+  /** Why a delete of the image may fail when its creation failed before making anything. */
+  private static final java.util.Set<Reason> NOTHING_MADE = java.util.EnumSet.of(
+      Reason.NOT_FOUND, Reason.NOT_A_DIRECTORY, Reason.IS_DIRECTORY,
+      Reason.READ_ONLY_FILE_SYSTEM);
+
   private final Env env;
   private final String name;
   private final BlockDriver protocol;
@@ -88,15 +93,11 @@ final class NewImage implements AutoCloseable {
       throws IOException {
     Optional<String> stage = protocol.stagingLocation(path);
     if (stage.isPresent()) {
-      previous = openExisting(reg, false);
+      previous = openExisting(reg);
       staged = stage.get();
       location = name.equals(path) ? staged : protocol.name() + ":" + staged;
     } else {
-      BlockDevice before = openExisting(reg, true);
-      existed = before != null;
-      if (existed) {
-        before.close();
-      }
+      existed = exists(reg);
     }
     synchronized (this) {
       made = true; // from here a partly created image is deleted on failure
@@ -114,22 +115,31 @@ final class NewImage implements AutoCloseable {
   }
 
   /**
-   * The target as it is now, opened through the protocol alone, or null when there is none. With
-   * {@code probeOnly} any failure means "none"; otherwise only a missing target does.
+   * The target as it is now, opened for writing through the protocol alone (so a locked or
+   * read-only target fails here), or null when there is none.
    */
-  private BlockDevice openExisting(BlockRegistry reg, boolean probeOnly) throws IOException {
+  private BlockDevice openExisting(BlockRegistry reg) throws IOException {
     try {
-      return reg.open(name, env.params(protocol.name(), probeOnly, probeOnly));
+      return reg.open(name, env.params(protocol.name(), false, false));
     } catch (ImageAccessException e) {
-      if (probeOnly || e.reason() == Reason.NOT_FOUND) {
+      if (e.reason() == Reason.NOT_FOUND) {
         return null;
       }
       throw e;
+    }
+  }
+
+  /**
+   * Whether something is at the name already. Only a missing name counts as absent: a name that
+   * cannot be opened as an image (a FIFO, a device, "file/") is still not this run's to delete.
+   */
+  private boolean exists(BlockRegistry reg) {
+    try (BlockDevice d = reg.open(name, env.params(protocol.name(), true, true))) {
+      return true;
+    } catch (ImageAccessException e) {
+      return e.reason() != Reason.NOT_FOUND;
     } catch (IOException | RuntimeException e) {
-      if (probeOnly) {
-        return null;
-      }
-      throw e;
+      return true;
     }
   }
 
@@ -190,7 +200,7 @@ final class NewImage implements AutoCloseable {
     try {
       loc.protocol().delete(loc.path());
     } catch (ImageAccessException e) {
-      if (e.reason() != Reason.NOT_FOUND) {
+      if (!NOTHING_MADE.contains(e.reason())) {
         warnNotRemoved(e);
       }
     } catch (IOException | RuntimeException e) {
