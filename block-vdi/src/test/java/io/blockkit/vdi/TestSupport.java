@@ -2,11 +2,13 @@ package io.blockkit.vdi;
 
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.OpenRequest;
+import io.blockkit.api.error.DataUnavailableException;
 import io.blockkit.api.options.Options;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Assumptions;
@@ -47,6 +49,57 @@ final class TestSupport {
 
   static void write(BlockDevice d, long offset, byte[] data) throws IOException {
     d.write(offset, ByteBuffer.wrap(data));
+  }
+
+  /**
+   * What a salvaging reader (convert --salvage) gets from {@code [offset, offset + length)}: the
+   * bytes, zeros where a read failed with a DataUnavailableException, and which bytes read.
+   */
+  record Salvaged(byte[] bytes, boolean[] readable) {
+    /** Every byte that read here reads the same in {@code after}. */
+    void assertKeptIn(Salvaged after, String what) {
+      for (int i = 0; i < bytes.length; i++) {
+        if (readable[i] && (!after.readable[i] || after.bytes[i] != bytes[i])) {
+          throw new AssertionError(what + ": byte " + i + " read " + bytes[i] + " before, "
+              + (after.readable[i] ? "reads " + after.bytes[i] : "is unreadable") + " after");
+        }
+      }
+    }
+
+    int readableCount() {
+      int n = 0;
+      for (boolean r : readable) {
+        n += r ? 1 : 0;
+      }
+      return n;
+    }
+  }
+
+  static Salvaged salvage(BlockDevice d, long offset, int length) throws IOException {
+    byte[] out = new byte[length];
+    boolean[] ok = new boolean[length];
+    int pos = 0;
+    while (pos < length) {
+      try {
+        d.read(offset + pos, ByteBuffer.wrap(out, pos, length - pos).slice());
+        Arrays.fill(ok, pos, length, true);
+        break;
+      } catch (DataUnavailableException e) {
+        long good = e.offset() - (offset + pos);
+        if (good < 0 || good >= length - pos || e.length() <= 0) {
+          throw new AssertionError("unreadable range " + e.offset() + "+" + e.length()
+              + " outside the read at " + (offset + pos), e);
+        }
+        if (good > 0) {
+          d.read(offset + pos, ByteBuffer.wrap(out, pos, (int) good).slice());
+          Arrays.fill(ok, pos, pos + (int) good, true);
+        }
+        Arrays.fill(out, pos + (int) good, pos + (int) good
+            + (int) Math.min(e.length(), length - pos - good), (byte) 0);
+        pos += (int) (good + Math.min(e.length(), length - pos - good));
+      }
+    }
+    return new Salvaged(out, ok);
   }
 
   static boolean ci() {
