@@ -83,7 +83,7 @@ final class CheckCommand extends BaseCommand {
       }
       long leaksFixed = r.leaksFixed();
       long corruptionsFixed = r.corruptionsFixed();
-      printMessages(r);
+      printMessages(r, json);
       if (leaksFixed != 0 || corruptionsFixed != 0) {
         if (!json && !quiet) {
           env.out.printf(Locale.ROOT, "The following inconsistencies were found and repaired:%n%n"
@@ -96,7 +96,7 @@ final class CheckCommand extends BaseCommand {
         } catch (IOException e) {
           throw new CliException(EXIT_FAILED, "Check failed: " + Errors.oneLine(e), e);
         }
-        printMessages(r);
+        printMessages(r, json);
       }
       if (!quiet) {
         if (json) {
@@ -115,8 +115,14 @@ final class CheckCommand extends BaseCommand {
     }
   }
 
-  /** The driver's findings go to standard error, as qemu's drivers print theirs. */
-  private void printMessages(CheckReport r) {
+  /**
+   * The driver's findings go to standard error, as qemu's drivers print theirs; JSON output
+   * carries the counts alone, so no human line goes with it.
+   */
+  private void printMessages(CheckReport r, boolean json) {
+    if (json) {
+      return;
+    }
     for (String m : r.messages()) {
       env.err.println(m);
     }

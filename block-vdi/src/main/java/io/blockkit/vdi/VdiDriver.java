@@ -173,7 +173,8 @@ public final class VdiDriver implements BlockDriver {
     long requested = o.size("size");
     if (requested <= 0) {
       throw new InvalidOptionException("Option 'size': " + requested
-          + " is not allowed; a vdi image needs at least one byte");
+          + " is not allowed; a vdi image needs at least one byte (VirtualBox cannot open "
+          + "one of 0 bytes, though blockkit and qemu-img can)");
     }
     long max = Math.min(VdiHeader.MAX_DISK_SIZE, VdiHeader.MAX_BLOCKS * blockSize);
     if (requested > max) {
