@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Assumptions;
 
 /** Helpers shared by the VDI tests. */
@@ -113,11 +114,9 @@ final class TestSupport {
    * {@code BLOCKKIT_REQUIRE_CORPUS=1} (which {@code .ci/run} sets).
    */
   static Path corpus() {
-    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      Path c = dir.resolve("shared").resolve("vdi-corpus");
-      if (Files.isRegularFile(c.resolve("MANIFEST.tsv"))) {
-        return c;
-      }
+    Optional<Path> found = findCorpus();
+    if (found.isPresent()) {
+      return found.get();
     }
     String msg = "VDI corpus not found (no shared/vdi-corpus/MANIFEST.tsv above "
         + Path.of("").toAbsolutePath() + "; see docs/CORPUS.md)";
@@ -128,5 +127,16 @@ final class TestSupport {
     System.err.println("SKIPPED: " + msg);
     Assumptions.abort(msg);
     return null;
+  }
+
+  /** The corpus, if present; without the skip, for argument sources (see VdiCorpusTest). */
+  static Optional<Path> findCorpus() {
+    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+      Path c = dir.resolve("shared").resolve("vdi-corpus");
+      if (Files.isRegularFile(c.resolve("MANIFEST.tsv"))) {
+        return Optional.of(c);
+      }
+    }
+    return Optional.empty();
   }
 }

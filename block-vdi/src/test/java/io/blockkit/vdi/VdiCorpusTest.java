@@ -34,6 +34,11 @@ class VdiCorpusTest {
   record Entry(String file, long bytes, long virtualSize, String sha256, String notes) {}
 
   static Stream<Arguments> manifest() throws IOException {
+    if (TestSupport.findCorpus().isEmpty()) {
+      // One placeholder case, which the corpus rule skips (or fails) visibly when it reads it;
+      // an argument source that skips itself would hide these tests from the counts.
+      return Stream.of(Arguments.of(new Entry("corpus-absent.vdi", 0, 0, "", "")));
+    }
     Path dir = TestSupport.corpus();
     List<Arguments> out = new ArrayList<>();
     List<String> lines = Files.readAllLines(dir.resolve("MANIFEST.tsv"));
