@@ -70,7 +70,9 @@ final class VdiCheck {
     if (mode == CheckMode.REPORT || b.corruptions() + b.leaks() == 0) {
       return b;
     }
-    List<String> messages = new VdiRepair(image, this).run(mode, before);
+    // What was found, what was repaired, then what remains.
+    List<String> messages = new ArrayList<>(b.messages());
+    messages.addAll(new VdiRepair(image, this).run(mode, before));
     CheckReport a = analyze(null).report.build();
     messages.addAll(a.messages());
     return new CheckReport(a.corruptions(), a.leaks(), a.checkErrors(),
