@@ -890,16 +890,6 @@ final class VdiImage extends AbstractBlockDevice {
     markModified(new Changes());
   }
 
-  /** For {@link VdiCheck}: truncates the file when the child can. */
-  boolean truncateFile(long length) throws IOException {
-    if (!file.capabilities().contains(Capability.RESIZE)) {
-      return false;
-    }
-    file.truncate(length);
-    fileLength.set(length);
-    return true;
-  }
-
   @Override
   public ImageInfo info() throws IOException {
     ensureOpen();

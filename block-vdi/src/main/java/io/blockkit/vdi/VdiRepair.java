@@ -1,5 +1,6 @@
 package io.blockkit.vdi;
 
+import io.blockkit.api.Capability;
 import io.blockkit.api.CheckMode;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -88,7 +89,9 @@ final class VdiRepair implements VdiCheck.Fix {
       // Corruptions stay; only space past every block anything refers to is reclaimed.
       long keep = Math.max(before.refEnd, image.headerCount());
       long end = h.dataOffset + keep * h.totalBlockSize();
-      if (before.fileLength > end && image.truncateFile(end)) {
+      if (before.fileLength > end && image.file().capabilities().contains(Capability.RESIZE)) {
+        image.file().truncate(end);
+        image.refreshFileLength();
         messages.add("Repaired: file truncated from " + before.fileLength + " to " + end
             + " bytes");
       }
