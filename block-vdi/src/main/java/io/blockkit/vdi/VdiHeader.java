@@ -10,9 +10,10 @@ import java.util.UUID;
 
 /**
  * The VDI pre-header and header (version 0.2; version 1.x with 384 bytes, or 400 with LCHS
- * geometry), parsed and validated. Immutable except through {@link #encode}, which patches the two fields a writing
- * session changes (blocks_allocated and the modification UUID) into the bytes read from the file so
- * that everything else, including bytes we do not interpret, is written back unchanged.
+ * geometry), parsed and validated. Immutable except through {@link #encode}, which patches the two
+ * fields a writing session changes (blocks_allocated and the modification UUID) into the bytes
+ * read from the file so that everything else, including bytes we do not interpret, is written
+ * back unchanged.
  */
 final class VdiHeader {
   static final int PRE_HEADER_SIZE = 72;

@@ -25,9 +25,10 @@
  * <h2>Validation on open</h2>
  * Every rule of VirtualBox's {@code vdiValidateHeader} and every bound of QEMU's {@code vdi_open}:
  * signature, version, header size, image type, flags, LCHS sector size, a non-zero block size
- * (zero disk sizes and block counts open, as in QEMU), power-of-two block size and extra, {@code blocks_allocated <= blocks}, {@code disk_size <= blocks
- * x block_size}, QEMU's limits ({@code blocks <= 0x1fffff80}, {@code disk_size <= 0x1fffff8000000};
- * beyond them UnsupportedFeatureException), non-null create and modify UUIDs, the block map after
+ * (zero disk sizes and block counts open, as in QEMU), power-of-two block size and extra,
+ * {@code blocks_allocated <= blocks}, {@code disk_size <= blocks x block_size}, QEMU's limits
+ * ({@code blocks <= 0x1fffff80}, {@code disk_size <= 0x1fffff8000000}; beyond them
+ * UnsupportedFeatureException), non-null create and modify UUIDs, the block map after
  * the header, the data after the map, and the whole map inside the file. Data past the end of the
  * file is allowed on open (a truncated image) but every read reaching it fails with
  * {@link io.blockkit.api.error.DataUnavailableException} naming the block, and check reports it.
@@ -139,7 +140,8 @@
  *   <tr><th>finding</th><th>repair</th><th>kept</th><th>gone</th></tr>
  *   <tr><td>the end of the file cuts a block short</td><td>all: the block is padded with zeros to
  *       its full size (so the file grows to the block's end)</td><td>every stored byte; the rest
- *       of the block reads zeros, as qemu-img and convert --salvage read it</td><td>nothing</td></tr>
+ *       of the block reads zeros, as qemu-img and convert --salvage read it</td>
+ *       <td>nothing</td></tr>
  *   <tr><td>a block's data lie wholly past the end of the file</td><td>all: entry FREE (ZERO in a
  *       differencing image, where FREE would hand the block to the parent and leave an image
  *       this driver refuses); also in fixed images, as VirtualBox's repair does</td><td>-</td>
