@@ -87,7 +87,7 @@ final class CheckCommand extends BaseCommand {
       }
       long leaksFixed = r.leaksFixed();
       long corruptionsFixed = r.corruptionsFixed();
-      printMessages(r);
+      printMessages(r, json);
       if (leaksFixed != 0 || corruptionsFixed != 0) {
         if (!json && !quiet) {
           env.out.printf(Locale.ROOT, "The following inconsistencies were found and repaired:%n%n"
@@ -100,7 +100,7 @@ final class CheckCommand extends BaseCommand {
         } catch (IOException e) {
           throw new CliException(EXIT_FAILED, "Check failed: " + Errors.oneLine(e), e);
         }
-        printMessages(r);
+        printMessages(r, json);
       }
       if (!quiet) {
         if (json) {
@@ -120,13 +120,17 @@ final class CheckCommand extends BaseCommand {
   }
 
   /**
-   * The driver's findings go to standard error, as qemu's drivers print theirs (in both output
-   * modes: standard output holds only the report). A badly damaged image has thousands of findings
-   * of one kind: the first {@link #MESSAGES_PER_KIND} of each kind ({@code ERROR}, {@code Leaked},
-   * {@code Check error}, others) are printed, then one line per kind says how many more there are.
-   * The counts in the report are exact either way.
+   * The driver's findings go to standard error, as qemu's drivers print theirs; JSON output
+   * carries the counts alone, so no human line goes with it. A badly damaged image has thousands
+   * of findings of one kind: the first {@link #MESSAGES_PER_KIND} of each kind ({@code ERROR},
+   * {@code Leaked}, {@code Check error}, others) are printed, then one line per kind says how many
+   * more there are (drivers may cap their own lists further). The counts in the report are exact
+   * either way.
    */
-  private void printMessages(CheckReport r) {
+  private void printMessages(CheckReport r, boolean json) {
+    if (json) {
+      return;
+    }
     Map<String, Integer> seen = new LinkedHashMap<>();
     for (String m : r.messages()) {
       int colon = m.indexOf(':');

@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -62,10 +61,7 @@ class QemuParityTest {
 
   private List<Path> all() throws IOException {
     List<Path> list = new ArrayList<>(List.of(data, dynamic, fixed, odd, ours));
-    try (Stream<Path> s = Files.list(Corpus.dir())) {
-      s.filter(p -> !p.getFileName().toString().endsWith(".md")
-          && !p.getFileName().toString().endsWith(".tsv")).sorted().forEach(list::add);
-    }
+    list.addAll(Corpus.imagesIfPresent());
     return list;
   }
 

@@ -1,6 +1,7 @@
 package io.blockkit.verify;
 
 import io.blockkit.api.BlockDevice;
+import io.blockkit.api.error.DataUnavailableException;
 import io.blockkit.registry.BlockRegistry;
 import io.blockkit.registry.OpenParams;
 import java.io.IOException;
@@ -56,6 +57,32 @@ public final class Images {
 
   public static byte[] readAll(BlockDevice d) throws IOException {
     return read(d, 0, Math.toIntExact(d.size()));
+  }
+
+  /**
+   * The whole device as a salvaging reader (convert --salvage) gets it: zeros where a read fails
+   * with a DataUnavailableException, whose range says which bytes could not be read.
+   */
+  public static byte[] salvage(BlockDevice d) throws IOException {
+    byte[] out = new byte[Math.toIntExact(d.size())];
+    int pos = 0;
+    while (pos < out.length) {
+      try {
+        d.read(pos, ByteBuffer.wrap(out, pos, out.length - pos).slice());
+        break;
+      } catch (DataUnavailableException e) {
+        int good = Math.toIntExact(e.offset() - pos);
+        if (good < 0 || good >= out.length - pos || e.length() <= 0) {
+          throw new AssertionError("unreadable range " + e.offset() + "+" + e.length()
+              + " outside the read at " + pos, e);
+        }
+        if (good > 0) {
+          d.read(pos, ByteBuffer.wrap(out, pos, good).slice());
+        }
+        pos += good + (int) Math.min(e.length(), out.length - pos - good);
+      }
+    }
+    return out;
   }
 
   public static void write(BlockDevice d, long offset, byte[] data) throws IOException {

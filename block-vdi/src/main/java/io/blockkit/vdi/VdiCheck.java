@@ -12,7 +12,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Checks and repairs one open image. The caller holds the image's layout lock exclusively.
+ * Checks one open image, and has {@link VdiRepair} repair it. The caller holds the image's layout
+ * lock exclusively.
  *
  * <p>Findings: corruptions are entries that point outside the physical blocks
  * ({@code >= blocks_in_image}), physical blocks referenced by more than one entry, blocks whose
@@ -20,14 +21,13 @@ import java.util.Set;
  * block in use (the next allocation would overwrite data). Leaks are physical blocks nobody
  * references (holes), space after the last block in use, and a {@code blocks_allocated} above the
  * blocks that exist.
+ *
+ * <p>Messages are for people: each kind of finding lists its first {@link #MESSAGES_PER_KIND}
+ * and counts the rest in one "... and N more" line; the counts are always exact.
  */
 final class VdiCheck {
-  /** Findings of one kind with a detailed message; then short ones up to MAX_MESSAGES_PER_KIND. */
-  private static final int DETAILED_MESSAGES_PER_KIND = 100;
-  /** Findings of one kind with a message of their own; the rest are counted in one summary line. */
-  private static final int MAX_MESSAGES_PER_KIND = 10_000;
-  /** Repaired entries are written and their map pages released at least this often. */
-  private static final long FIX_BATCH_ENTRIES = 1 << 20;
+  /** Findings (and repairs) of one kind with a line of their own; one line counts the rest. */
+  static final int MESSAGES_PER_KIND = 20;
 
   private final VdiImage image;
   private final VdiHeader h;
@@ -38,82 +38,42 @@ final class VdiCheck {
   }
 
   /** What one pass over the map found. */
-  private static final class Findings {
+  static final class Findings {
     final CheckReport.Builder report = new CheckReport.Builder();
+    /** Entries a repair of corruptions must change. */
     long badEntries;
+    /** One past the highest physical block a valid entry uses. */
     long refEnd;
     long fileLength;
+    /** The physical blocks valid entries use (each block's first owner). */
+    BitSet used;
+    /** The physical block the end of the file cuts short, its first owner, or -1. */
+    long cutPhys = -1;
+    long cutBlock = -1;
   }
 
-  /**
-   * Clears bad entries during a pass, writing them out in batches so that the pages a
-   * pathological map pins stay few (a map may hold half a billion entries).
-   */
-  private final class Fixer {
-    /**
-     * FREE, or ZERO in a differencing image: there FREE means "ask the parent", so the image could
-     * no longer be opened (backing images are unsupported) and older parent data would show.
-     */
-    final int cleared = h.isDifferencing() ? BlockMap.ZERO : BlockMap.FREE;
-    long first = Long.MAX_VALUE;
-    long last = -1;
-    long fixed;
+  /** What a repairing pass does with each bad entry, as it meets it. */
+  interface Fix {
+    /** The entry is at or above blocks_in_image: no offset of the file belongs to it. */
+    void outOfRange(long block) throws IOException;
 
-    void clear(long block) throws IOException {
-      if (last >= 0 && block - first >= FIX_BATCH_ENTRIES) {
-        flush();
-      }
-      image.map.set(block, cleared);
-      first = Math.min(first, block);
-      last = Math.max(last, block);
-      fixed++;
-    }
+    /** The entry uses physical block {@code phys}, which an earlier entry uses too. */
+    void shared(long block, long phys) throws IOException;
 
-    void flush() throws IOException {
-      if (last >= 0) {
-        image.writeEntries(first, last);
-        image.map.releasePinned();
-      }
-      first = Long.MAX_VALUE;
-      last = -1;
-    }
+    /** The data of physical block {@code phys}, which the entry uses first, lie past the end. */
+    void pastEnd(long block, long phys) throws IOException;
   }
 
   CheckReport run(CheckMode mode) throws IOException {
     Findings before = analyze(null);
-    if (mode == CheckMode.REPORT || before.report.corruptions() + before.report.leaks() == 0) {
-      return before.report.build();
-    }
-    List<String> repairs = new ArrayList<>();
-    if (mode.repairsCorruptions() && before.badEntries > 0) {
-      image.markRepaired();
-      Fixer fixer = new Fixer();
-      analyze(fixer);
-      fixer.flush();
-      image.file().flush();
-      repairs.add("Repaired: " + fixer.fixed + " block map entries set to "
-          + (fixer.cleared == BlockMap.FREE ? "FREE" : "ZERO"));
-    }
-    if (mode.repairsCorruptions() || before.report.corruptions() == 0) {
-      // Every remaining entry is in range and unique: fill holes, fix the count, truncate.
-      image.setNextFree(refEnd());
-      long moved = image.compact();
-      if (moved > 0) {
-        repairs.add("Repaired: moved " + moved + " blocks into unused space");
-      }
-    } else {
-      // Corruptions stay; only space past every block anything refers to is reclaimed.
-      long keep = Math.max(before.refEnd, image.headerCount());
-      long end = h.dataOffset + keep * h.totalBlockSize();
-      if (before.fileLength > end && image.truncateFile(end)) {
-        repairs.add("Repaired: file truncated from " + before.fileLength + " to " + end + " bytes");
-      }
-    }
-    image.file().flush();
-    Findings after = analyze(null);
-    CheckReport a = after.report.build();
     CheckReport b = before.report.build();
-    List<String> messages = new ArrayList<>(repairs);
+    if (mode == CheckMode.REPORT || b.corruptions() + b.leaks() == 0) {
+      return b;
+    }
+    // What was found, what was repaired, then what remains.
+    List<String> messages = new ArrayList<>(b.messages());
+    messages.addAll(new VdiRepair(image, this).run(mode, before));
+    CheckReport a = analyze(null).report.build();
     messages.addAll(a.messages());
     return new CheckReport(a.corruptions(), a.leaks(), a.checkErrors(),
         Math.max(0, b.corruptions() - a.corruptions()), Math.max(0, b.leaks() - a.leaks()),
@@ -121,27 +81,15 @@ final class VdiCheck {
         messages);
   }
 
-  private long refEnd() throws IOException {
-    long end = 0;
-    BlockMap.Cursor map = image.map.cursor();
-    for (long b = 0; b < h.blocks; b++) {
-      int e = map.get(b);
-      if (BlockMap.isAllocated(e) && Integer.toUnsignedLong(e) < h.blocks) {
-        end = Math.max(end, Integer.toUnsignedLong(e) + 1);
-      }
-    }
-    return end;
-  }
-
   /**
    * One pass over the map. Memory is bounded by a bit per physical block whatever the image
    * holds: messages are capped per kind (the counts are not), and the first owners of shared
    * blocks are looked up in one more pass for the reported ones only.
    *
-   * @param fixer when not null, every bad entry is cleared as it is found (the first owner
-   *     of a shared block keeps it)
+   * @param fix when not null, is told of every bad entry as the pass meets it (the first owner
+   *     of a shared block is the entry that keeps it)
    */
-  private Findings analyze(Fixer fixer) throws IOException {
+  Findings analyze(Fix fix) throws IOException {
     Findings f = new Findings();
     CheckReport.Builder r = f.report;
     long fileLength = image.refreshFileLength();
@@ -166,28 +114,23 @@ final class VdiCheck {
       long entryOffset = h.blocksOffset + 4 * b;
       if (p >= h.blocks) {
         f.badEntries++;
-        if (outOfRange < DETAILED_MESSAGES_PER_KIND) {
+        if (outOfRange++ < MESSAGES_PER_KIND) {
           r.corruption("block " + b + ": block map entry (at offset " + entryOffset + ") is " + p
               + ", out of range (physical blocks are numbered below blocks_in_image, " + h.blocks
               + ")");
-        } else if (outOfRange < MAX_MESSAGES_PER_KIND) {
-          r.corruption("block " + b + ": entry out of range");
         }
-        outOfRange++;
-        if (fixer != null) {
-          fixer.clear(b);
+        if (fix != null) {
+          fix.outOfRange(b);
         }
         continue;
       }
       if (seen.get((int) p)) {
         f.badEntries++;
-        if (duplicateCount++ < DETAILED_MESSAGES_PER_KIND) {
+        if (duplicateCount++ < MESSAGES_PER_KIND) {
           duplicates.add(new long[] {b, p});
-        } else if (duplicateCount <= MAX_MESSAGES_PER_KIND) {
-          r.corruption("block " + b + ": physical block " + p + " is used twice");
         }
-        if (fixer != null) {
-          fixer.clear(b);
+        if (fix != null) {
+          fix.shared(b, p);
         }
         continue;
       }
@@ -201,16 +144,18 @@ final class VdiCheck {
       long dataStart = image.dataOffset(p);
       if (needed > 0 && dataStart + needed > fileLength) {
         f.badEntries++;
-        if (pastEof < DETAILED_MESSAGES_PER_KIND) {
+        if (dataStart < fileLength) {
+          // At most one physical block holds the end of the file.
+          f.cutPhys = p;
+          f.cutBlock = b;
+        }
+        if (pastEof++ < MESSAGES_PER_KIND) {
           r.corruption("block " + b + ": data of physical block " + p + " at file offset "
               + dataStart + ".." + (dataStart + needed) + " lie past the end of the file ("
               + fileLength + " bytes)");
-        } else if (pastEof < MAX_MESSAGES_PER_KIND) {
-          r.corruption("block " + b + ": data past the end of the file");
         }
-        pastEof++;
-        if (fixer != null) {
-          fixer.clear(b);
+        if (fix != null) {
+          fix.pastEnd(b, p);
         }
       }
     }
@@ -225,6 +170,7 @@ final class VdiCheck {
         "block map entries using a physical block another entry uses");
     long refEnd = seen.length();
     f.refEnd = refEnd;
+    f.used = seen;
     long total = h.totalBlockSize();
     long fileBlocks = fileLength > h.dataOffset
         ? (fileLength - h.dataOffset + total - 1) / total : 0;
@@ -237,18 +183,14 @@ final class VdiCheck {
     long holes = refEnd - seen.cardinality();
     if (holes > 0) {
       int shown = 0;
-      for (int p = seen.nextClearBit(0); p < refEnd && shown < MAX_MESSAGES_PER_KIND;
+      for (int p = seen.nextClearBit(0); p < refEnd && shown < MESSAGES_PER_KIND;
           p = seen.nextClearBit(p + 1)) {
-        if (shown++ < DETAILED_MESSAGES_PER_KIND) {
-          r.leak("physical block " + p + " (file offset " + image.dataOffset(p)
-              + ") is not used by any block");
-        } else {
-          r.leak("physical block " + p + " is not used");
-        }
+        shown++;
+        r.leak("physical block " + p + " (file offset " + image.dataOffset(p)
+            + ") is not used by any block");
       }
       if (holes > shown) {
-        r.leaks(holes - shown, "... and " + (holes - shown) + " more physical blocks not used "
-            + "by any block");
+        r.leaks(holes - shown, more(holes, "physical blocks not used by any block"));
       }
     }
     long imageEnd = h.dataOffset + refEnd * total;
@@ -269,11 +211,18 @@ final class VdiCheck {
     return f;
   }
 
-  /** Counts the findings of one kind past those with a message of their own, in one line. */
+  /**
+   * The line that counts the findings of one kind past those with a line of their own, for
+   * {@code found} findings in all.
+   */
+  static String more(long found, String what) {
+    return "... and " + (found - MESSAGES_PER_KIND) + " more " + what;
+  }
+
+  /** Counts the corruptions of one kind past those with a message of their own, in one line. */
   private static void summarizeCorruptions(CheckReport.Builder r, long found, String what) {
-    if (found > MAX_MESSAGES_PER_KIND) {
-      long more = found - MAX_MESSAGES_PER_KIND;
-      r.corruptions(more, "... and " + more + " more " + what);
+    if (found > MESSAGES_PER_KIND) {
+      r.corruptions(found - MESSAGES_PER_KIND, more(found, what));
     }
   }
 

@@ -55,7 +55,7 @@ public final class VdiDriver implements BlockDriver {
 
   @Override
   public String description() {
-    return "VirtualBox Disk Image (VDI): dynamic and fixed images, versions 0 and 1.1";
+    return "VirtualBox Disk Image (VDI): dynamic and fixed images, versions 0.2 and 1.x";
   }
 
   /** 100 when the signature is at 0x40 of at least one 512-byte sector (as QEMU probes), else 0. */
@@ -100,6 +100,10 @@ public final class VdiDriver implements BlockDriver {
       request.warnings().accept("WARNING: VDI image '" + location + "' has a block map or data "
           + "offset that is not a multiple of 512 (" + header.blocksOffset + ", "
           + header.dataOffset + "); QEMU will not open it");
+    }
+    if (header.version != VdiHeader.VERSION_1_1) {
+      request.warnings().accept("WARNING: VDI image '" + location + "' has version "
+          + header.versionText() + "; QEMU opens only version 1.1");
     }
     if (!header.isV0() && header.legacyGeometry[3] != VdiHeader.SECTOR_SIZE) {
       // VirtualBox ignores the legacy geometry of 1.1 headers; QEMU refuses any other value.
@@ -169,7 +173,8 @@ public final class VdiDriver implements BlockDriver {
     long requested = o.size("size");
     if (requested <= 0) {
       throw new InvalidOptionException("Option 'size': " + requested
-          + " is not allowed; a vdi image needs at least one byte");
+          + " is not allowed; a vdi image needs at least one byte (VirtualBox cannot open "
+          + "one of 0 bytes, though blockkit and qemu-img can)");
     }
     long max = Math.min(VdiHeader.MAX_DISK_SIZE, VdiHeader.MAX_BLOCKS * blockSize);
     if (requested > max) {

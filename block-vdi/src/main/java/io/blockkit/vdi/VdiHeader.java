@@ -9,10 +9,11 @@ import java.util.Arrays;
 import java.util.UUID;
 
 /**
- * The VDI pre-header and header (version 0, 1.1 with 384 bytes, 1.1+ with 400 bytes), parsed and
- * validated. Immutable except through {@link #encode}, which patches the two fields a writing
- * session changes (blocks_allocated and the modification UUID) into the bytes read from the file so
- * that everything else, including bytes we do not interpret, is written back unchanged.
+ * The VDI pre-header and header (version 0.2; version 1.x with 384 bytes, or 400 with LCHS
+ * geometry), parsed and validated. Immutable except through {@link #encode}, which patches the two
+ * fields a writing session changes (blocks_allocated and the modification UUID) into the bytes
+ * read from the file so that everything else, including bytes we do not interpret, is written
+ * back unchanged.
  */
 final class VdiHeader {
   static final int PRE_HEADER_SIZE = 72;
@@ -20,6 +21,8 @@ final class VdiHeader {
   static final int SIGNATURE_OFFSET = 0x40;
   static final int VERSION_OFFSET = 0x44;
   static final int VERSION_1_1 = 0x00010001;
+  /** The only version-0 value VirtualBox opens ("0.2"); other 0.x values it refuses. */
+  static final int VERSION_0 = 0x00000002;
   static final int V0_HEADER_SIZE = 348;
   static final int V1_HEADER_SIZE = 384;
   static final int V1_PLUS_HEADER_SIZE = 400;
@@ -90,7 +93,9 @@ final class VdiHeader {
     this.uuidModify = uuid(b, l.uuidModify);
     this.uuidLinkage = uuid(b, l.uuidLinkage);
     this.uuidParentModify = v0 ? new UUID(0, 0) : uuid(b, l.uuidParentModify);
-    this.lchsGeometry = lenOnDisk == V1_PLUS_HEADER_SIZE ? ints(b, 456, 4) : null;
+    // VirtualBox reads (and validates) the LCHS geometry of version 1.1 headers only.
+    this.lchsGeometry = lenOnDisk == V1_PLUS_HEADER_SIZE && version == VERSION_1_1
+        ? ints(b, 456, 4) : null;
     if (v0) {
       // Version 0 has no offset fields: the map follows the header and the data follows the map.
       this.blocksOffset = PRE_HEADER_SIZE + V0_HEADER_SIZE;
@@ -144,6 +149,14 @@ final class VdiHeader {
   }
 
   /**
+   * VirtualBox's rule: every minor version of major 1 (1.0, 1.1, 1.2, ...: the minor never
+   * changes the layout), and version 0 only as the value 0x00000002.
+   */
+  static boolean isSupported(int version) {
+    return version >>> 16 == 1 || version == VERSION_0;
+  }
+
+  /**
    * Parses and validates the header at the start of {@code head} (the first bytes of a file of
    * {@code fileLength} bytes). Every rule VirtualBox's and QEMU's open apply is checked here, so
    * that no later code allocates or computes from an unchecked field.
@@ -163,10 +176,10 @@ final class VdiHeader {
           String.format("0x%08x", sig), String.format("0x%08x", SIGNATURE));
     }
     int version = b.getInt(VERSION_OFFSET);
-    if (version != VERSION_1_1 && !isV0(version)) {
+    if (!isSupported(version)) {
       throw new UnsupportedFeatureException("VDI image '" + location + "' has version "
           + (version >>> 16) + "." + (version & 0xffff) + String.format(" (0x%08x)", version)
-          + "; only versions 0.x and 1.1 are supported");
+          + "; only versions 1.x and 0.2 (0x00000002) are supported, as in VirtualBox");
     }
     int needed = PRE_HEADER_SIZE + (isV0(version) ? V0_HEADER_SIZE : V1_HEADER_SIZE);
     if (!isV0(version) && avail >= PRE_HEADER_SIZE + 4 && u32(b, 72) >= V1_PLUS_HEADER_SIZE) {
@@ -176,7 +189,7 @@ final class VdiHeader {
       long hs = u32(b, 72);
       if (hs < V1_HEADER_SIZE) {
         throw new CorruptImageException(location, "header.header_size", 72, Long.toString(hs),
-            "at least " + V1_HEADER_SIZE + " for version 1.1");
+            "at least " + V1_HEADER_SIZE + " for version 1.x");
       }
     }
     if (avail < needed) {
@@ -203,9 +216,6 @@ final class VdiHeader {
       throw corrupt("header.lchs_geometry.sector_size", 468,
           Integer.toUnsignedString(lchsGeometry[3]), "512");
     }
-    if (diskSize == 0) {
-      throw corrupt("header.disk_size", l.diskSize, "0", "a non-zero size");
-    }
     if (diskSize < 0 || diskSize > MAX_DISK_SIZE) {
       throw new UnsupportedFeatureException("VDI image '" + location + "': header.disk_size is "
           + Long.toUnsignedString(diskSize) + " bytes, more than the supported maximum of "
@@ -225,9 +235,6 @@ final class VdiHeader {
     if (blockExtra != 0 && Long.bitCount(blockExtra) != 1) {
       throw corrupt("header.block_extra", l.blockExtra, Long.toString(blockExtra),
           "0 or a power of two");
-    }
-    if (blocks == 0) {
-      throw corrupt("header.blocks_in_image", l.blocks, "0", "a non-zero block count");
     }
     if (blocks > MAX_BLOCKS) {
       throw new UnsupportedFeatureException("VDI image '" + location

@@ -710,7 +710,7 @@ final class VdiImage extends AbstractBlockDevice {
       }
       long[] owners = ownersOf(from, n);
       if (buffer == null) {
-        buffer = ByteBuffer.allocate((int) Math.min(COPY_CHUNK, header.totalBlockSize()));
+        buffer = newCopyBuffer();
       }
       for (int i = 0; i < n; i++) {
         copyBlock(from[i], to[i], buffer);
@@ -797,15 +797,20 @@ final class VdiImage extends AbstractBlockDevice {
     }
   }
 
+  /** A buffer for {@link #copyBlock}: a block, at most 1 MiB. */
+  ByteBuffer newCopyBuffer() {
+    return ByteBuffer.allocate((int) Math.min(COPY_CHUNK, header.totalBlockSize()));
+  }
+
   /**
-   * Copies physical block {@code from} (extra area included) over block {@code to}, which lies
-   * below it, through {@code buffer}. A source cut short by the end of the file (possible only for
-   * blocks wholly past the virtual size, which check accepts) is copied as far as the file goes;
-   * the rest of the destination that the file holds is zeroed, so no stale bytes of the block
-   * that was there remain, and nothing is written past the end: moving such a block must not
-   * grow the file by a whole block of zeros.
+   * Copies physical block {@code from} (extra area included) over block {@code to} through
+   * {@code buffer}. A source cut short by the end of the file (possible only for blocks wholly
+   * past the virtual size, which check accepts) is copied as far as the file goes; the rest of
+   * the destination that the file holds is zeroed, so no stale bytes of the block that was there
+   * remain, and nothing is written past the end: moving such a block must not grow the file by a
+   * whole block of zeros.
    */
-  private void copyBlock(long from, long to, ByteBuffer buffer) throws IOException {
+  void copyBlock(long from, long to, ByteBuffer buffer) throws IOException {
     long total = header.totalBlockSize();
     long src = header.dataOffset + from * total;
     long dst = header.dataOffset + to * total;
@@ -883,16 +888,6 @@ final class VdiImage extends AbstractBlockDevice {
   /** For {@link VdiCheck}: marks the session modified (new modification UUID on the next header write). */
   void markRepaired() {
     markModified(new Changes());
-  }
-
-  /** For {@link VdiCheck}: truncates the file when the child can. */
-  boolean truncateFile(long length) throws IOException {
-    if (!file.capabilities().contains(Capability.RESIZE)) {
-      return false;
-    }
-    file.truncate(length);
-    fileLength.set(length);
-    return true;
   }
 
   @Override

@@ -3,9 +3,16 @@
  *
  * <h2>What is supported</h2>
  * <ul>
- *   <li>Versions 1.1 (header size 384) and 1.1+ (header size 400, with LCHS geometry), read and
- *       write; version 0.x (348-byte header, implied offsets), read and write. Other versions are
- *       an {@link io.blockkit.api.error.UnsupportedFeatureException} naming the version.
+ *   <li>Versions 1.x, any minor as VirtualBox opens them (header size 384, or 400 with LCHS
+ *       geometry, which like VirtualBox we read from 1.1 headers only; other than 1.1 opens with a
+ *       warning, since QEMU refuses it), read and write; version 0.2 (0x00000002: 348-byte
+ *       header, implied offsets), read and write. Other versions, 0.1 among them (VirtualBox
+ *       refuses it too), are an {@link io.blockkit.api.error.UnsupportedFeatureException}
+ *       naming the version.
+ *   <li>Zero-size images as {@code qemu-img create -f vdi x 0} makes them (disk size 0, no
+ *       blocks) open, read as 0 bytes and check clean, as in QEMU; VirtualBox refuses them.
+ *       Create refuses size 0 for that reason (it makes any other size from 512 bytes, which
+ *       VirtualBox opens).
  *   <li>Image types 1 (dynamic), 2 (fixed) and 3 (undo, treated as dynamic as VirtualBox does).
  *       Differencing images (type 4 or a parent UUID) open only when no block is left to the parent
  *       (no FREE entry): backing images are not supported, so an image that needs its parent is
@@ -17,10 +24,11 @@
  *
  * <h2>Validation on open</h2>
  * Every rule of VirtualBox's {@code vdiValidateHeader} and every bound of QEMU's {@code vdi_open}:
- * signature, version, header size, image type, flags, LCHS sector size, non-zero sizes and counts,
- * power-of-two block size and extra, {@code blocks_allocated <= blocks}, {@code disk_size <= blocks
- * x block_size}, QEMU's limits ({@code blocks <= 0x1fffff80}, {@code disk_size <= 0x1fffff8000000};
- * beyond them UnsupportedFeatureException), non-null create and modify UUIDs, the block map after
+ * signature, version, header size, image type, flags, LCHS sector size, a non-zero block size
+ * (zero disk sizes and block counts open, as in QEMU), power-of-two block size and extra,
+ * {@code blocks_allocated <= blocks}, {@code disk_size <= blocks x block_size}, QEMU's limits
+ * ({@code blocks <= 0x1fffff80}, {@code disk_size <= 0x1fffff8000000}; beyond them
+ * UnsupportedFeatureException), non-null create and modify UUIDs, the block map after
  * the header, the data after the map, and the whole map inside the file. Data past the end of the
  * file is allowed on open (a truncated image) but every read reaching it fails with
  * {@link io.blockkit.api.error.DataUnavailableException} naming the block, and check reports it.
@@ -40,8 +48,9 @@
  * read in 64 KiB pages when first needed and pages nobody changed are dropped when more than a
  * sixteenth of the heap holds them; a page a session changes stays until it is written. Writable
  * opens scan the map once (for the next free block) without keeping it. Check and compaction use
- * a bit per physical block; check lists at most 10000 findings of each kind and counts the rest
- * in one line.
+ * a bit per physical block, a repair of corruptions two. Check's messages are for people: it lists
+ * the first 20 findings of each kind and counts the rest in one "... and N more" line (the counts
+ * in the report are always exact).
  *
  * <h2>Layout of created images</h2>
  * <table>
@@ -121,9 +130,52 @@
  * Leaks: unreferenced physical blocks, space after the last block in use, and a blocks_allocated
  * above the blocks that exist. REPAIR_LEAKS fills holes by moving blocks, fixes the count and
  * truncates the file (with corruptions present it only truncates past every referenced block);
- * REPAIR_ALL first sets the bad entries to FREE (keeping the first owner of a shared block), or to
- * ZERO in a differencing image, where FREE would hand the block to the parent and leave an image
- * this driver refuses to open.
+ * REPAIR_ALL first repairs the entries ({@code VdiRepair}), then does the same.
+ *
+ * <p><b>A repair keeps every byte that reads.</b> Whatever read before a repair (with a salvaging
+ * reader: ranges that fail aside) reads the same after it; only what no read could return goes.
+ * What each repair does and keeps:
+ * <table>
+ *   <caption>Repairs and what they keep</caption>
+ *   <tr><th>finding</th><th>repair</th><th>kept</th><th>gone</th></tr>
+ *   <tr><td>the end of the file cuts a block short</td><td>all: the block is padded with zeros to
+ *       its full size (so the file grows to the block's end)</td><td>every stored byte; the rest
+ *       of the block reads zeros, as qemu-img and convert --salvage read it</td>
+ *       <td>nothing</td></tr>
+ *   <tr><td>a block's data lie wholly past the end of the file</td><td>all: entry FREE (ZERO in a
+ *       differencing image, where FREE would hand the block to the parent and leave an image
+ *       this driver refuses); also in fixed images, as VirtualBox's repair does</td><td>-</td>
+ *       <td>nothing readable (reads failed before, read zeros after)</td></tr>
+ *   <tr><td>entry {@code >= blocks_in_image}</td><td>all: entry FREE (ZERO in a differencing
+ *       image)</td><td>-</td><td>nothing readable: reads of it always fail, the bytes at the
+ *       offset it names (past every physical block) are never read</td></tr>
+ *   <tr><td>two entries use one physical block</td><td>all: the first entry keeps the block, each
+ *       later one gets a copy of it (extra area included) in a physical block no entry uses
+ *       (leaked space, else appended); a shared block nothing of which reads is dropped as
+ *       above</td><td>both entries read what they read before</td><td>nothing</td></tr>
+ *   <tr><td>blocks_allocated below the highest block in use</td><td>all: set to the blocks in
+ *       use</td><td>everything</td><td>nothing</td></tr>
+ *   <tr><td>blocks_allocated above the blocks that exist</td><td>leaks: lowered</td>
+ *       <td>everything</td><td>nothing</td></tr>
+ *   <tr><td>a physical block no entry uses (a hole)</td><td>leaks: the highest block in use is
+ *       moved into it (data and extra area copied, flushed, then entry, count, truncation)</td>
+ *       <td>every entry's data and extra area</td><td>the hole's old bytes, which no read
+ *       returns</td></tr>
+ *   <tr><td>space after the last block in use</td><td>leaks: truncated</td><td>every block in
+ *       use</td><td>bytes no entry refers to</td></tr>
+ *   <tr><td>leaks while corruptions remain (-r leaks)</td><td>only the file past every block an
+ *       entry refers to (and past blocks_allocated) is cut</td><td>every block in use, a block
+ *       cut short included</td><td>bytes no entry refers to</td></tr>
+ *   <tr><td>header fields open refuses (blocks_allocated above blocks_in_image, sizes, offsets,
+ *       versions)</td><td>none: the image does not open, so nothing is written</td>
+ *       <td>the whole file, unchanged</td><td>nothing</td></tr>
+ * </table>
+ * Crash model: padding, then each copy's data (flushed) before the count and the entries that
+ * use it, then compaction in its own order: a crash at any point leaves at worst leaks and the
+ * corruptions not repaired yet. Proven by VdiRepairProperties (random damage of every kind,
+ * header version, type and extra area: every byte that read still reads the same, repair of all
+ * ends clean), QemuRepairTest (qemu-img check clean after our repair, qemu-img compare finds
+ * what read before) and the fuzz replay.
  *
  * <h2>Info</h2>
  * {@code format-specific} keys: {@code type} (dynamic, fixed, undo, differencing), {@code version},

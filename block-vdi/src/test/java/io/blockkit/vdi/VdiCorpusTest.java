@@ -34,6 +34,11 @@ class VdiCorpusTest {
   record Entry(String file, long bytes, long virtualSize, String sha256, String notes) {}
 
   static Stream<Arguments> manifest() throws IOException {
+    if (TestSupport.findCorpus().isEmpty()) {
+      // One placeholder case, which the corpus rule skips (or fails) visibly when it reads it;
+      // an argument source that skips itself would hide these tests from the counts.
+      return Stream.of(Arguments.of(new Entry("corpus-absent.vdi", 0, 0, "", "")));
+    }
     Path dir = TestSupport.corpus();
     List<Arguments> out = new ArrayList<>();
     List<String> lines = Files.readAllLines(dir.resolve("MANIFEST.tsv"));
@@ -203,6 +208,34 @@ class VdiCorpusTest {
     }
   }
 
+  /**
+   * The issue's case: repair used to set block 0 FREE and cut the file, wiping the boot sector
+   * and kernel (the only content). It keeps them now, padded with zeros to a whole block.
+   */
+  @Test
+  void repairOfTheTruncatedImageKeepsItsBootSectorAndKernel() throws Exception {
+    byte[] b = bytes(TRUNCATED);
+    MemDevice file = new MemDevice(b);
+    TestSupport.Salvaged before;
+    try (VdiImage img = TestSupport.open(b, true)) {
+      before = TestSupport.salvage(img, 0, 2 << 20);
+      assertEquals(b.length - img.header.dataOffset, before.readableCount());
+    }
+    assertEquals((byte) 0x55, before.bytes()[510], "boot signature");
+    assertEquals((byte) 0xaa, before.bytes()[511], "boot signature");
+    try (VdiImage img = TestSupport.open(file, false)) {
+      CheckReport r = img.check(CheckMode.REPAIR_ALL);
+      assertTrue(r.isClean(), r.messages().toString());
+      assertEquals(2048, r.corruptionsFixed());
+    }
+    try (VdiImage img = TestSupport.open(file.bytes(), true)) {
+      assertTrue(img.check(CheckMode.REPORT).isClean());
+      before.assertKeptIn(TestSupport.salvage(img, 0, 2 << 20), "after repair");
+      assertEquals(img.header.dataOffset + (1 << 20), file.size());
+      assertAllocatedMatchesHeader(img);
+    }
+  }
+
   @Test
   void frontMatterProbesAsVdiAndHas2048BlocksPastTheEnd() throws Exception {
     byte[] b = bytes(FRONT_MATTER);
@@ -212,7 +245,10 @@ class VdiCorpusTest {
       CheckReport r = img.check(CheckMode.REPORT);
       assertEquals(2048, r.corruptions());
       assertEquals(0, r.leaks());
-      assertEquals(2048, r.messages().stream().filter(m -> m.contains("past the end")).count());
+      // A few lines for people, then one that counts the rest: the counts stay exact.
+      assertEquals(21, r.messages().size(), r.messages().toString());
+      assertEquals("ERROR: ... and 2028 more blocks whose data lie past the end of the file",
+          r.messages().get(20));
     }
   }
 

@@ -50,15 +50,17 @@ class VdiHeaderValidationTest {
     Class<?> corrupt = CorruptImageException.class;
     Class<?> unsupported = UnsupportedFeatureException.class;
     return Stream.of(
-        bad("version 1.2", v -> v.version = 0x00010002, unsupported, "version 1.2"),
         bad("version 2.0", v -> v.version = 0x00020000, unsupported, "version 2.0"),
+        // VirtualBox opens version 0 only as 0x00000002 (0.2).
+        bad("version 0.1", v -> v.version = 0x00000001, unsupported, "version 0.1"),
+        bad("version 0.0", v -> v.version = 0x00000000, unsupported, "version 0.0"),
+        bad("version 0.3", v -> v.version = 0x00000003, unsupported, "version 0.3"),
         bad("header size 383", v -> v.headerSize = 383, corrupt, "header.header_size", "383",
             "384"),
         bad("type 0", v -> v.type = 0, corrupt, "header.image_type", "is 0"),
         bad("type 5", v -> v.type = 5, corrupt, "header.image_type", "is 5"),
         bad("unknown flag", v -> v.flags = 0x4, corrupt, "header.image_flags", "0x00000004"),
         bad("LCHS sector size 0", v -> v.lchsSectorSize = 0, corrupt, "lchs", "512"),
-        bad("disk size 0", v -> v.diskSize = 0, corrupt, "header.disk_size", "non-zero"),
         bad("block size 0", v -> v.blockSize = 0, corrupt, "header.block_size", "is 0"),
         bad("084: block size 1048575", v -> v.blockSize = 0x0fffff, corrupt, "header.block_size",
             "1048575", "power of two"),
@@ -80,10 +82,10 @@ class VdiHeaderValidationTest {
           v.blocksAllocated = 0;
         }, unsupported, "block_size", "268435456"),
         bad("block extra 3", v -> v.blockExtra = 3, corrupt, "header.block_extra", "3"),
-        bad("zero blocks", v -> {
+        bad("zero blocks for a non-zero size", v -> {
           v.blocks = 0;
           v.blocksAllocated = 0;
-        }, corrupt, "header.blocks_in_image", "is 0"),
+        }, corrupt, "header.disk_size", "4194304", "blocks_in_image x block_size = 0"),
         bad("084: too many blocks", v -> v.blocks = 0x1fffff81, unsupported, "blocks_in_image",
             "536870785", "536870784"),
         bad("blocks_allocated > blocks", v -> v.blocksAllocated = 5, corrupt,

@@ -181,6 +181,28 @@ class VdiQemuInteropTest {
     assertTrue(info.output().contains("\"virtual-size\": 1536"), info.output());
   }
 
+  /**
+   * {@code qemu-img create -f vdi x 0} makes an image with no blocks (VirtualBox refuses it);
+   * it opens, reads as 0 bytes and checks clean. Creating one stays refused, as in VirtualBox.
+   */
+  @Test
+  void qemusZeroSizeImageOpens() throws Exception {
+    Path vdi = dir.resolve("zero.vdi");
+    assertEquals(0, run("qemu-img", "create", "-q", "-f", "vdi", vdi.toString(), "0").exit());
+    MemDevice file = new MemDevice(Files.readAllBytes(vdi));
+    try (VdiImage img = TestSupport.open(file, false)) {
+      assertEquals(0, img.size());
+      assertEquals(0L, img.info().formatSpecific().get("blocks"));
+      CheckReport r = img.check(CheckMode.REPORT);
+      assertTrue(r.isClean(), r.messages().toString());
+    }
+    Files.write(vdi, file.bytes());
+    assertEquals(0, run("qemu-img", "check", "-f", "vdi", vdi.toString()).exit());
+    org.junit.jupiter.api.Assertions.assertThrows(
+        io.blockkit.api.error.InvalidOptionException.class,
+        () -> TestSupport.create(Map.of("size", "0")));
+  }
+
   @Test
   void qemuConvertOfOurImageMatchesWhatWeRead() throws Exception {
     MemDevice file = TestSupport.create(Map.of("size", "16M"));

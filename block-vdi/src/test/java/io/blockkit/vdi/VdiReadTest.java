@@ -121,6 +121,58 @@ class VdiReadTest {
     }
   }
 
+  /**
+   * VirtualBox opens every minor version of major 1 (the minor never changes the layout) and
+   * reads LCHS geometry only from 1.1 headers; blockkit refused 1.0 and 1.2.
+   */
+  @ParameterizedTest(name = "version 0x{0}")
+  @ValueSource(strings = {"00010000", "00010002", "0001ffff"})
+  void everyMinorVersionOfMajor1Opens(String hex) throws Exception {
+    VdiBytes v = VdiBytes.dynamic(3L << 20, 1 << 20);
+    v.version = Integer.parseUnsignedInt(hex, 16);
+    v.lchsSectorSize = 0; // ignored outside 1.1, as VirtualBox ignores it
+    v.allocate(0, 1).allocate(2, 0);
+    assertReadsAsExpected(v);
+    java.util.List<String> warnings = new java.util.ArrayList<>();
+    MemDevice file = new MemDevice(v.build());
+    try (VdiImage img = (VdiImage) TestSupport.DRIVER.open(new io.blockkit.api.OpenRequest(
+        "test.vdi", file, io.blockkit.api.options.Options.empty(), false, false, null,
+        warnings::add))) {
+      Map<String, Object> f = img.info().formatSpecific();
+      assertEquals((v.version >>> 16) + "." + (v.version & 0xffff), f.get("version"));
+      assertFalse(f.containsKey("lchs"));
+      TestSupport.write(img, 1 << 20, VdiBytes.pattern(7, 1 << 20));
+    }
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("QEMU opens only version 1.1")),
+        warnings.toString());
+    try (VdiImage img = TestSupport.open(file.bytes(), true)) {
+      assertEquals(v.version, ByteBuffer.wrap(file.bytes()).order(java.nio.ByteOrder
+          .LITTLE_ENDIAN).getInt(0x44), "the version is kept");
+      assertArrayEquals(VdiBytes.pattern(7, 1 << 20), TestSupport.read(img, 1 << 20, 1 << 20));
+      assertTrue(img.check(CheckMode.REPORT).isClean());
+    }
+  }
+
+  /** What {@code qemu-img create -f vdi x 0} makes: no blocks, a 0-byte disk. */
+  @Test
+  void aZeroSizeImageOpensChecksCleanAndReadsNothing() throws Exception {
+    VdiBytes v = VdiBytes.dynamic(0, 1 << 20);
+    v.headerSize = 384;
+    byte[] image = v.build();
+    for (boolean readOnly : new boolean[] {true, false}) {
+      try (VdiImage img = TestSupport.open(new MemDevice(image), readOnly)) {
+        assertEquals(0, img.size());
+        assertEquals(0, img.info().virtualSize());
+        assertEquals(0L, img.info().formatSpecific().get("blocks"));
+        assertEquals(0, TestSupport.read(img, 0, 0).length);
+        assertTrue(img.check(CheckMode.REPORT).isClean());
+        if (!readOnly) {
+          assertTrue(img.check(CheckMode.REPAIR_ALL).isClean());
+        }
+      }
+    }
+  }
+
   @Test
   void header384HasNoGeometry() throws Exception {
     VdiBytes v = VdiBytes.dynamic(2L << 20, 1 << 20);

@@ -53,7 +53,7 @@ final class VirtualBoxRules {
     if (((flags << 8) & ~0x30100) != 0) {
       bad.add("flags");
     }
-    if (cbHeader >= 400 && b.getInt(468) != 512) {
+    if (cbHeader >= 400 && (version & 0xffff) == 1 && b.getInt(468) != 512) {
       bad.add("LCHS cbSector");
     }
     if (cbDisk == 0 || cbBlock == 0 || cBlocks == 0 || Long.bitCount(cbBlock) != 1) {

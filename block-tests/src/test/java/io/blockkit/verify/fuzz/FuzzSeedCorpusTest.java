@@ -106,7 +106,7 @@ class FuzzSeedCorpusTest {
         MemoryFiles.delete(location);
       }
     }
-    assertEquals(Set.of("0.1/348", "1.1/384", "1.1/400"), versions, "header versions covered");
+    assertEquals(Set.of("0.2/348", "1.1/384", "1.1/400"), versions, "header versions covered");
     assertEquals(Set.of("dynamic", "fixed", "undo", "differencing"), types, "types covered");
     assertTrue(blockExtra, "no seed has block_extra");
     assertTrue(zeroEntry, "no seed has a ZERO block map entry");

@@ -191,7 +191,7 @@ final class VdiSeeds {
     ByteBuffer c = ByteBuffer.wrap(created).order(ByteOrder.LITTLE_ENDIAN);
     ByteBuffer b = ByteBuffer.allocate(fileLength(dataOffset, l)).order(ByteOrder.LITTLE_ENDIAN);
     b.put(0, created, 0, 0x44);
-    b.putInt(0x44, 0x00000001);
+    b.putInt(0x44, 0x00000002); // the version 0 VirtualBox opens
     b.putInt(72, c.getInt(76));
     b.putInt(76, c.getInt(80));
     b.put(80, created, 84, 256);
