@@ -128,7 +128,7 @@ final class Env {
   }
 
   OpenParams params(String format, boolean readOnly, boolean forceShare) {
-    return new OpenParams(format, Map.of(), readOnly, forceShare, this::warn);
+    return new OpenParams(format, Map.of(), readOnly, forceShare, this::warn, false);
   }
 
   void warn(String message) {

@@ -3,6 +3,7 @@ package io.blockkit.file;
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.BlockDriver;
 import io.blockkit.api.CreateRequest;
+import io.blockkit.api.DriverFeature;
 import io.blockkit.api.DriverKind;
 import io.blockkit.api.OpenRequest;
 import io.blockkit.api.error.BlockException;
@@ -20,6 +21,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
+import java.util.Set;
 
 /** The {@code file} protocol: an image stored in a host file. See the package documentation. */
 public final class FileDriver implements BlockDriver {
@@ -69,6 +71,11 @@ public final class FileDriver implements BlockDriver {
   @Override
   public String description() {
     return "Host file, with sparse-file block status and inter-process locking";
+  }
+
+  @Override
+  public Set<DriverFeature> features() {
+    return Set.of(DriverFeature.CREATE, DriverFeature.WRITE, DriverFeature.RESIZE);
   }
 
   @Override

@@ -97,7 +97,7 @@ final class VdiCheck {
     if (mode.repairsCorruptions() || before.report.corruptions() == 0) {
       // Every remaining entry is in range and unique: fill holes, fix the count, truncate.
       image.setNextFree(refEnd());
-      long moved = image.compact();
+      long moved = image.packBlocks();
       if (moved > 0) {
         repairs.add("Repaired: moved " + moved + " blocks into unused space");
       }
