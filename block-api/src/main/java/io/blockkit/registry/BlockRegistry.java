@@ -67,9 +67,10 @@ public final class BlockRegistry {
    */
   public static BlockRegistry load(ClassLoader loader, List<URL> plugins,
       Consumer<String> warnings) throws BlockException {
-    List<BlockDriver> all = new ArrayList<>(DriverLoader.builtIn(loader));
+    List<BlockDriver> builtIn = DriverLoader.builtIn(loader);
+    List<BlockDriver> all = new ArrayList<>(builtIn);
     for (URL jar : plugins) {
-      List<BlockDriver> found = DriverLoader.plugin(jar, loader, warnings);
+      List<BlockDriver> found = DriverLoader.plugin(jar, loader, builtIn, warnings);
       List<String> clash = found.stream().map(BlockDriver::name)
           .filter(n -> all.stream().anyMatch(d -> d.name().equals(n))).toList();
       if (clash.isEmpty()) {

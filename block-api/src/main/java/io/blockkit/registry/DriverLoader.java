@@ -34,14 +34,17 @@ final class DriverLoader {
   /**
    * The drivers a plugin jar or folder declares, on a class loader of its own below {@code
    * parent}; empty, with a warning naming the plugin, when any of them cannot be loaded.
+   *
+   * @param known drivers already loaded from {@code parent}, which the plugin's loader sees too
    */
-  static List<BlockDriver> plugin(URL jar, ClassLoader parent, Consumer<String> warnings) {
+  static List<BlockDriver> plugin(URL jar, ClassLoader parent, List<BlockDriver> known,
+      Consumer<String> warnings) {
     URLClassLoader loader = new URLClassLoader(new URL[] {jar}, parent);
     List<BlockDriver> found = new ArrayList<>();
     try {
       for (ServiceLoader.Provider<BlockDriver> p
           : ServiceLoader.load(BlockDriver.class, loader).stream().toList()) {
-        if (p.type().getClassLoader() == loader) { // the parent's drivers are found separately
+        if (known.stream().noneMatch(d -> d.getClass() == p.type())) {
           found.add(p.get());
         }
       }
