@@ -4,6 +4,7 @@ import io.blockkit.api.error.BlockException;
 import io.blockkit.api.error.OutOfRangeException;
 import io.blockkit.api.error.ReadOnlyException;
 import io.blockkit.api.error.UnsupportedFeatureException;
+import io.blockkit.api.options.Options;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Map;
@@ -14,6 +15,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * A base for {@link BlockDevice}s that does the checks every driver needs in one place: closed
  * state, read-only, ranges and zero-length requests. Subclasses implement the {@code do*} methods,
  * which are called only with valid, non-empty, in-range requests.
+ *
+ * <p>A format with backing files passes the opened backing to the constructor and reads its
+ * unallocated ranges with {@link #readBacking}; the base class owns the backing from then on.
  */
 public abstract class AbstractBlockDevice implements BlockDevice {
   private static final int ZERO_CHUNK = 1 << 20;
@@ -22,14 +26,24 @@ public abstract class AbstractBlockDevice implements BlockDevice {
   private final String location;
   private final boolean readOnly;
   private final BlockDevice child;
+  private volatile BlockDevice backing;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   protected AbstractBlockDevice(BlockDriver driver, String location, boolean readOnly,
       BlockDevice child) {
+    this(driver, location, readOnly, child, null);
+  }
+
+  /**
+   * @param backing the opened backing image, or null; owned (and closed) by this device from here
+   */
+  protected AbstractBlockDevice(BlockDriver driver, String location, boolean readOnly,
+      BlockDevice child, BlockDevice backing) {
     this.driver = driver;
     this.location = location;
     this.readOnly = readOnly;
     this.child = child;
+    this.backing = backing;
   }
 
   @Override
@@ -55,6 +69,91 @@ public abstract class AbstractBlockDevice implements BlockDevice {
   /** The child, for subclasses that always have one. */
   protected final BlockDevice childDevice() {
     return child;
+  }
+
+  @Override
+  public final Optional<BlockDevice> backing() {
+    return Optional.ofNullable(backing);
+  }
+
+  /**
+   * Fills {@code dst} with what this image's unallocated range at {@code offset} reads as: the
+   * backing's bytes up to its end, zeros past it, and zeros when there is no backing.
+   */
+  protected final void readBacking(long offset, ByteBuffer dst) throws IOException {
+    BlockDevice b = backing;
+    if (b != null) {
+      long size = b.size();
+      if (offset < size) {
+        int n = (int) Math.min(dst.remaining(), size - offset);
+        ByteBuffer part = dst.slice();
+        part.limit(n);
+        b.read(offset, part);
+        dst.position(dst.position() + n);
+      }
+    }
+    while (dst.hasRemaining()) {
+      dst.put((byte) 0);
+    }
+  }
+
+  /**
+   * The backing image the metadata names, for {@link #info()}; null by default (no backing). Kept
+   * apart from {@link #backing()}: the user may have dropped the backing at open.
+   */
+  protected BackingLink backingLink() throws IOException {
+    return null;
+  }
+
+  @Override
+  public final void changeBacking(BackingLink link, BlockDevice newBacking) throws IOException {
+    ensureWritable();
+    requireFeature(DriverFeature.BACKING);
+    doChangeBacking(link);
+    BlockDevice old = backing;
+    backing = newBacking;
+    if (old != null && old != newBacking) {
+      old.close();
+    }
+  }
+
+  /** Stores {@code link} (or none) in the metadata, durably; called only for BACKING formats. */
+  protected void doChangeBacking(BackingLink link) throws IOException {
+    throw new UnsupportedFeatureException("Format '" + driver.name()
+        + "' cannot change its backing file");
+  }
+
+  @Override
+  public final void amend(Options options) throws IOException {
+    ensureWritable();
+    requireFeature(DriverFeature.AMEND);
+    doAmend(options);
+  }
+
+  /** Called only for formats with {@link DriverFeature#AMEND}, on a writable image. */
+  protected void doAmend(Options options) throws IOException {
+    throw new UnsupportedFeatureException("Format '" + driver.name()
+        + "' does not support amending options");
+  }
+
+  @Override
+  public final void compact() throws IOException {
+    ensureWritable();
+    requireFeature(DriverFeature.COMPACT);
+    doCompact();
+  }
+
+  /** Called only for formats with {@link DriverFeature#COMPACT}, on a writable image. */
+  protected void doCompact() throws IOException {
+    throw new UnsupportedFeatureException("Format '" + driver.name()
+        + "' does not support compaction");
+  }
+
+  private void requireFeature(DriverFeature f) throws UnsupportedFeatureException {
+    if (!driver.features().contains(f)) {
+      throw new UnsupportedFeatureException("Format '" + driver.name() + "' does not support "
+          + f.noun());
+    }
   }
 
   @Override
@@ -110,6 +209,10 @@ public abstract class AbstractBlockDevice implements BlockDevice {
     ensureOpen();
     if (!readOnly) {
       doFlush();
+      BlockDevice b = backing;
+      if (b != null) {
+        b.flush(); // a no-op for the usual read-only backing; commit writes through a writable one
+      }
     }
   }
 
@@ -154,7 +257,7 @@ public abstract class AbstractBlockDevice implements BlockDevice {
   public ImageInfo info() throws IOException {
     ensureOpen();
     return new ImageInfo(location, driver.name(), size(), allocatedSize(), 0, false,
-        formatSpecific());
+        formatSpecific(), backingLink());
   }
 
   /** Fields for {@link ImageInfo#formatSpecific()}; none by default. */
@@ -178,9 +281,12 @@ public abstract class AbstractBlockDevice implements BlockDevice {
     } catch (IOException e) {
       failure = e;
     }
-    if (child != null) {
+    for (BlockDevice owned : new BlockDevice[] {child, backing}) {
+      if (owned == null) {
+        continue;
+      }
       try {
-        child.close();
+        owned.close();
       } catch (IOException e) {
         if (failure == null) {
           failure = e;
@@ -287,7 +393,7 @@ public abstract class AbstractBlockDevice implements BlockDevice {
     return CheckReport.clean();
   }
 
-  /** Releases this node's own resources; the child is closed afterwards by the base class. */
+  /** Releases this node's own resources; the child and backing are closed afterwards. */
   protected void doClose() throws IOException {
   }
 }

@@ -1,8 +1,11 @@
 package io.blockkit.api;
 
+import io.blockkit.api.error.UnsupportedFeatureException;
+import io.blockkit.api.options.Options;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
@@ -20,7 +23,15 @@ import java.util.Set;
  * lost allocation); reads concurrent with a write of the same range see old or new bytes. {@link
  * #close()} must not race other calls on the same device; it is idempotent.
  *
- * <p><b>Ownership:</b> a device owns its {@link #child()} and closes it on close.
+ * <p><b>Ownership:</b> a device owns its {@link #child()} and its {@link #backing()} and closes
+ * them on close.
+ *
+ * <p><b>Backing chains:</b> a format node may have a backing node besides its protocol child.
+ * Ranges this layer does not allocate read from the backing (zeros past the backing's end, and
+ * zeros at the bottom of a chain); {@link #blockStatus} answers for this layer alone, with {@link
+ * Extent#allocated()} false where the backing decides ({@link BackingChain} walks the chain). A
+ * write that covers part of an unallocated cluster first copies the rest of the cluster from the
+ * backing (copy-on-write at the format's granularity).
  *
  * <p><b>Durability:</b> a write is acknowledged when the call returns; it survives a crash only
  * after a later {@link #flush()} returns. Metadata is ordered so that a crash at any point leaves
@@ -45,6 +56,56 @@ public interface BlockDevice extends Closeable {
 
   /** The node below this one, if any. */
   Optional<BlockDevice> child();
+
+  /** The image whose content shows through this one's unallocated ranges, if one is open. */
+  default Optional<BlockDevice> backing() {
+    return Optional.empty();
+  }
+
+  /**
+   * Records a new backing image in this image's metadata, and reads through {@code newBacking}
+   * from now on; the device takes ownership of it and closes the old one. Content is not copied:
+   * the caller (a rebase) decides what must be written first. Null drops the backing.
+   *
+   * @param link the name (and format) to store; null with {@code newBacking} null to store none
+   * @throws UnsupportedFeatureException when the format has no backing files ({@link
+   *     DriverFeature#BACKING})
+   * @throws io.blockkit.api.error.ReadOnlyException when opened read-only
+   */
+  default void changeBacking(BackingLink link, BlockDevice newBacking) throws IOException {
+    throw new UnsupportedFeatureException("Format '" + driver().name()
+        + "' does not support backing files");
+  }
+
+  /**
+   * Changes create-time options of the open image ({@code qemu-img amend}); the keys are those of
+   * {@link BlockDriver#amendOptions()}.
+   *
+   * @throws UnsupportedFeatureException when the format cannot amend, or not this option
+   * @throws io.blockkit.api.error.ReadOnlyException when opened read-only
+   */
+  default void amend(Options options) throws IOException {
+    throw new UnsupportedFeatureException("Format '" + driver().name()
+        + "' does not support amending options");
+  }
+
+  /**
+   * Gives space back to the storage: blocks that read as zeros or as the backing's content are
+   * released and the data is packed so the storage can shrink. Content is unchanged; concurrent
+   * readers see correct data throughout, and a crash at any point leaves an image {@link #check}
+   * can repair without loss.
+   *
+   * @throws UnsupportedFeatureException when the format cannot compact
+   */
+  default void compact() throws IOException {
+    throw new UnsupportedFeatureException("Format '" + driver().name()
+        + "' does not support compaction");
+  }
+
+  /** The internal snapshots the image holds (none for formats without snapshots). */
+  default List<SnapshotInfo> snapshots() throws IOException {
+    return List.of();
+  }
 
   /**
    * Reads {@code dst.remaining()} bytes starting at {@code offset} into {@code dst}, advancing its

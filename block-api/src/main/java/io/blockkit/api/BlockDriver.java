@@ -2,9 +2,11 @@ package io.blockkit.api;
 
 import io.blockkit.api.error.UnsupportedFeatureException;
 import io.blockkit.api.options.OptionSpec;
+import io.blockkit.api.options.Options;
 import java.io.IOException;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * A block driver: a protocol (file, memory), a format (vdi, raw) or a filter. Found with {@link
@@ -44,6 +46,12 @@ public interface BlockDriver {
   String description();
 
   /**
+   * What the driver can do at all. The registry refuses a request that needs a feature the driver
+   * does not declare (creating, opening read-write, a backing file, ...) before parsing options.
+   */
+  Set<DriverFeature> features();
+
+  /**
    * How sure the driver is that the image is its own, from the image's first and last bytes alone:
    * 0 = not mine, 1 = reserved for raw, 100 = exact magic. A pure function: no I/O, never throws,
    * handles buffers shorter than any header. Only FORMAT drivers are probed.
@@ -59,6 +67,14 @@ public interface BlockDriver {
 
   /** The options {@link #create} accepts; a format's include {@code size}. */
   default List<OptionSpec> createOptions() {
+    return List.of();
+  }
+
+  /**
+   * The create options {@link BlockDevice#amend} can change on an existing image (a subset of
+   * {@link #createOptions()}, as qemu-img amend takes them).
+   */
+  default List<OptionSpec> amendOptions() {
     return List.of();
   }
 
@@ -101,5 +117,33 @@ public interface BlockDriver {
    */
   default void commit(String staged, String location, boolean replace) throws IOException {
     throw new UnsupportedFeatureException("Driver '" + name() + "' cannot move images into place");
+  }
+
+  /**
+   * Protocol drivers: the locations of the entries of a folder, for formats that find related
+   * images by identity rather than by name.
+   *
+   * @throws UnsupportedFeatureException when the protocol has no folders to list
+   */
+  default List<String> list(String folder) throws IOException {
+    throw new UnsupportedFeatureException("Driver '" + name() + "' cannot list folders");
+  }
+
+  /**
+   * Protocol drivers: one spelling of {@code location} per stored object (a file's real path), so
+   * that the registry can tell that two names reach the same image and refuse a backing loop.
+   * Default: the location itself.
+   */
+  default String canonical(String location) throws IOException {
+    return location;
+  }
+
+  /**
+   * Format drivers with {@link DriverFeature#MEASURE}: the size an image created with {@code
+   * options} needs, to hold {@code source}'s content, or empty when {@code source} is null.
+   */
+  default Measurement measure(Options options, BlockDevice source) throws IOException {
+    throw new UnsupportedFeatureException("Block driver '" + name()
+        + "' does not support size measurement");
   }
 }

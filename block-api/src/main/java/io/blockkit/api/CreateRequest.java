@@ -10,10 +10,19 @@ import java.util.Objects;
  * @param child for format drivers, the empty protocol node to format, opened read-write; the
  *     caller keeps ownership and closes it. Null for protocol drivers.
  * @param options the driver's create options, checked against {@link BlockDriver#createOptions()}
+ * @param related opens the backing image named in the options (to read its size or identity);
+ *     {@link RelatedImages#NONE} outside a registry
  */
-public record CreateRequest(String location, BlockDevice child, Options options) {
+public record CreateRequest(String location, BlockDevice child, Options options,
+    RelatedImages related) {
   public CreateRequest {
     Objects.requireNonNull(location, "location");
     Objects.requireNonNull(options, "options");
+    Objects.requireNonNull(related, "related");
+  }
+
+  /** A request outside a registry: no backing image can be opened. */
+  public CreateRequest(String location, BlockDevice child, Options options) {
+    this(location, child, options, RelatedImages.NONE);
   }
 }

@@ -1,6 +1,7 @@
 package io.blockkit.api;
 
 import io.blockkit.api.options.Options;
+import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
 
@@ -18,23 +19,43 @@ import java.util.function.Consumer;
  * @param probedBy non-null when the format was guessed by probing rather than named; raw uses it
  *     to restrict writes to the first sector
  * @param warnings where to report non-fatal problems, one line each
+ * @param related opens the backing image and other files this image names; {@link
+ *     RelatedImages#NONE} outside a registry
  */
 public record OpenRequest(String location, BlockDevice child, Options options, boolean readOnly,
-    boolean forceShare, FormatProber probedBy, Consumer<String> warnings) {
+    boolean forceShare, FormatProber probedBy, Consumer<String> warnings, RelatedImages related) {
 
   public OpenRequest {
     Objects.requireNonNull(location, "location");
     Objects.requireNonNull(options, "options");
     Objects.requireNonNull(warnings, "warnings");
+    Objects.requireNonNull(related, "related");
   }
 
-  /** A plain read-write request with no options, for tests and simple embedding. */
+  /** A request outside a registry: no backing files or related images can be opened. */
+  public OpenRequest(String location, BlockDevice child, Options options, boolean readOnly,
+      boolean forceShare, FormatProber probedBy, Consumer<String> warnings) {
+    this(location, child, options, readOnly, forceShare, probedBy, warnings, RelatedImages.NONE);
+  }
+
+  /** A plain request with no options, for tests and simple embedding. */
   public static OpenRequest of(String location, BlockDevice child, boolean readOnly) {
     return new OpenRequest(location, child, Options.empty(), readOnly, false, null, w -> { });
   }
 
+  /**
+   * A plain request for {@code driver}, with its open options' defaults applied, so that {@code
+   * options().get(...)} answers for every option the driver declares.
+   */
+  public static OpenRequest forDriver(BlockDriver driver, String location, BlockDevice child,
+      boolean readOnly) throws io.blockkit.api.error.InvalidOptionException {
+    return new OpenRequest(location, child, Options.of(Map.of(), driver.openOptions()), readOnly,
+        false, null, w -> { });
+  }
+
   /** The same request over another child. */
   public OpenRequest withChild(BlockDevice newChild) {
-    return new OpenRequest(location, newChild, options, readOnly, forceShare, probedBy, warnings);
+    return new OpenRequest(location, newChild, options, readOnly, forceShare, probedBy, warnings,
+        related);
   }
 }

@@ -2,36 +2,33 @@ package io.blockkit.registry;
 
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.BlockDriver;
-import io.blockkit.api.CreateRequest;
 import io.blockkit.api.DriverKind;
-import io.blockkit.api.FormatProber;
-import io.blockkit.api.OpenRequest;
 import io.blockkit.api.ProbeInput;
 import io.blockkit.api.error.BlockException;
-import io.blockkit.api.error.InvalidOptionException;
-import io.blockkit.api.error.MissingDriverException;
 import io.blockkit.api.error.NoSuchDriverException;
-import io.blockkit.api.error.UnknownFormatException;
 import io.blockkit.api.options.OptionSpec;
-import io.blockkit.api.options.Options;
 import java.io.IOException;
-import java.nio.ByteBuffer;
+import java.net.URL;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.ServiceLoader;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 
 /**
  * The set of known drivers, and the qemu-like logic that stacks them: a plain path opens through
- * the {@code file} protocol, a {@code proto:} prefix picks another protocol, and the format is
- * probed from the first {@link BlockDriver#PROBE_SIZE} bytes unless named.
+ * the {@code file} protocol, a {@code proto:} prefix picks another protocol, the format is probed
+ * from the image's head and tail unless named, and a format's backing chain opens above it.
+ *
+ * <p>This class is the entry point; lookup lives here, probing in {@link Prober}, stacking in
+ * {@link StackOpener}, backing chains in {@link LinkedImages}, creation in {@link ImageCreator},
+ * plugin loading in {@link DriverLoader}.
  *
  * <p>Immutable and thread-safe.
  */
@@ -42,9 +39,15 @@ public final class BlockRegistry {
   public static final String RAW = "raw";
 
   private final Map<String, BlockDriver> drivers;
+  private final Prober prober;
+  private final StackOpener opener;
+  private final ImageCreator creator;
 
   private BlockRegistry(Map<String, BlockDriver> drivers) {
     this.drivers = drivers;
+    this.prober = new Prober(drivers);
+    this.opener = new StackOpener(this, prober);
+    this.creator = new ImageCreator(this, opener);
   }
 
   /** Drivers visible to the class loader that loaded blockkit's API. */
@@ -52,17 +55,32 @@ public final class BlockRegistry {
     return load(BlockDriver.class.getClassLoader());
   }
 
-  /** Drivers visible to {@code loader} (for plugin folders). */
+  /** Drivers visible to {@code loader}; a provider that cannot be loaded is an error. */
   public static BlockRegistry load(ClassLoader loader) throws BlockException {
-    List<BlockDriver> found = new ArrayList<>();
-    try {
-      for (BlockDriver d : ServiceLoader.load(BlockDriver.class, loader)) {
-        found.add(d);
+    return of(DriverLoader.builtIn(loader));
+  }
+
+  /**
+   * The drivers {@code loader} sees plus those of each plugin jar or folder, each on a class loader
+   * of its own below {@code loader}. A plugin that cannot be loaded, or that declares a driver name
+   * already taken, is skipped with one warning naming it; the others keep working.
+   */
+  public static BlockRegistry load(ClassLoader loader, List<URL> plugins,
+      Consumer<String> warnings) throws BlockException {
+    List<BlockDriver> builtIn = DriverLoader.builtIn(loader);
+    List<BlockDriver> all = new ArrayList<>(builtIn);
+    for (URL jar : plugins) {
+      List<BlockDriver> found = DriverLoader.plugin(jar, loader, builtIn, warnings);
+      List<String> clash = found.stream().map(BlockDriver::name)
+          .filter(n -> all.stream().anyMatch(d -> d.name().equals(n))).toList();
+      if (clash.isEmpty()) {
+        all.addAll(found);
+      } else {
+        warnings.accept("WARNING: skipping plugin '" + jar.getPath() + "': driver name "
+            + String.join(", ", clash) + " is already taken");
       }
-    } catch (java.util.ServiceConfigurationError e) {
-      throw new BlockException("Could not load a block driver: " + e.getMessage(), e);
     }
-    return of(found);
+    return of(all);
   }
 
   /** A registry of exactly these drivers (tests, embedding applications). */
@@ -79,7 +97,7 @@ public final class BlockRegistry {
             + prev.getClass().getName() + " and " + d.getClass().getName());
       }
     }
-    return new BlockRegistry(java.util.Collections.unmodifiableMap(byName));
+    return new BlockRegistry(Collections.unmodifiableMap(byName));
   }
 
   /** All drivers, sorted by name. */
@@ -104,13 +122,10 @@ public final class BlockRegistry {
   public BlockDriver driver(String name, DriverKind kind) throws NoSuchDriverException {
     BlockDriver d = drivers.get(name);
     if (d == null || d.kind() != kind) {
-      throw new NoSuchDriverException(name, names(kind));
+      throw new NoSuchDriverException(name,
+          drivers.values().stream().filter(x -> x.kind() == kind).map(BlockDriver::name).toList());
     }
     return d;
-  }
-
-  private List<String> names(DriverKind kind) {
-    return drivers.values().stream().filter(d -> d.kind() == kind).map(BlockDriver::name).toList();
   }
 
   /**
@@ -119,38 +134,19 @@ public final class BlockRegistry {
    * the result also names a {@link KnownFormats known format} without a driver that the bytes carry.
    */
   public ProbeResult probe(ProbeInput input) {
-    Map<String, Integer> scores = new LinkedHashMap<>();
-    for (BlockDriver d : drivers.values()) {
-      if (d.kind() == DriverKind.FORMAT) {
-        int s;
-        try {
-          s = Math.max(0, Math.min(100, d.probe(input)));
-        } catch (RuntimeException e) {
-          s = 0;
-        }
-        scores.put(d.name(), s);
-      }
-    }
-    List<Map.Entry<String, Integer>> sorted = new ArrayList<>(scores.entrySet());
-    sorted.sort(Map.Entry.<String, Integer>comparingByValue(Comparator.reverseOrder())
-        .thenComparing(Map.Entry.comparingByKey()));
-    Map<String, Integer> ordered = new LinkedHashMap<>();
-    sorted.forEach(e -> ordered.put(e.getKey(), e.getValue()));
-    String winner = sorted.isEmpty() || sorted.get(0).getValue() == 0 ? null
-        : sorted.get(0).getKey();
-    KnownFormats.Signature recognised = null;
-    if (sorted.isEmpty() || sorted.get(0).getValue() <= BlockDriver.PROBE_LAST_RESORT) {
-      recognised = KnownFormats.recognise(input, scores.keySet()).orElse(null);
-    }
-    return new ProbeResult(winner, ordered, recognised);
+    return prober.probe(input);
+  }
+
+  /** Reads the probe bytes of an open node: its head and, when the head is not all of it, its tail. */
+  public static ProbeInput probeInput(BlockDevice dev, String fileName) throws IOException {
+    return Prober.input(dev, fileName);
   }
 
   /** Splits {@code proto:rest} when {@code proto} names a protocol driver; else the default protocol. */
   public Location parseLocation(String filename) throws NoSuchDriverException {
     int colon = filename.indexOf(':');
     if (colon > 0) {
-      String proto = filename.substring(0, colon);
-      BlockDriver d = drivers.get(proto);
+      BlockDriver d = drivers.get(filename.substring(0, colon));
       if (d != null && d.kind() == DriverKind.PROTOCOL) {
         return new Location(d, filename.substring(colon + 1));
       }
@@ -162,16 +158,23 @@ public final class BlockRegistry {
   public record Location(BlockDriver protocol, String path) {
     /** The last path element, for probing hints. */
     public String fileName() {
-      try {
-        Path p = Path.of(path).getFileName();
-        return p == null ? path : p.toString();
-      } catch (RuntimeException e) {
-        return path;
-      }
+      return BlockRegistry.fileName(path);
     }
   }
 
-  /** Opens {@code filename} as qemu-img does; see the class comment. */
+  static String fileName(String path) {
+    try {
+      Path p = Path.of(path).getFileName();
+      return p == null ? path : p.toString();
+    } catch (RuntimeException e) {
+      return path;
+    }
+  }
+
+  /**
+   * Opens {@code filename} as qemu-img does; see the class comment. {@code params.options()} may
+   * hold {@code backing.*} options (or {@code backing=null}) for the backing image.
+   */
   public BlockDevice open(String filename, OpenParams params) throws IOException {
     Objects.requireNonNull(filename, "filename");
     Map<String, String> opts = new LinkedHashMap<>(params.options());
@@ -179,7 +182,7 @@ public final class BlockRegistry {
     if (params.format() != null) {
       opts.put("driver", params.format());
     }
-    return openNode(opts, params, true);
+    return opener.openNode(opts, params, true, List.of());
   }
 
   /**
@@ -193,160 +196,7 @@ public final class BlockRegistry {
     if (params.format() != null) {
       opts.putIfAbsent("driver", params.format());
     }
-    return openNode(opts, params, true);
-  }
-
-  private BlockDevice openNode(Map<String, String> opts, OpenParams params, boolean top)
-      throws IOException {
-    String driverName = opts.get("driver");
-    String filename = opts.get("filename");
-    Map<String, String> own = new LinkedHashMap<>();
-    Map<String, String> childOpts = new LinkedHashMap<>();
-    for (Map.Entry<String, String> e : opts.entrySet()) {
-      String k = e.getKey();
-      if (k.startsWith("file.")) {
-        childOpts.put(k.substring(5), e.getValue());
-      } else if (!k.equals("driver") && !k.equals("filename")) {
-        own.put(k, e.getValue());
-      }
-    }
-    if (driverName == null) {
-      if (top && (childOpts.containsKey("driver") || childOpts.containsKey("filename"))) {
-        // The node below is described (e.g. a filter over a protocol): probe the format over it.
-        if (filename != null) {
-          childOpts.putIfAbsent("filename", filename);
-        }
-        BlockDevice below = openNode(childOpts, params, false);
-        return probeAndOpen(below.location(), below, own, params);
-      }
-      if (filename == null) {
-        throw new InvalidOptionException("Neither 'driver' nor 'filename' was given for "
-            + (top ? "the image" : "a child node"));
-      }
-      Location loc = parseLocation(filename);
-      if (!top) {
-        return openProtocol(loc, own, params);
-      }
-      BlockDevice proto = openProtocol(loc, childOpts, params);
-      return probeAndOpen(loc.fileName(), proto, own, params);
-    }
-    BlockDriver drv = driver(driverName);
-    if (drv.kind() == DriverKind.PROTOCOL) {
-      if (filename == null) {
-        throw new InvalidOptionException("Protocol driver '" + drv.name() + "' needs a filename");
-      }
-      Location loc = parseLocation(filename);
-      String path = loc.protocol() == drv ? loc.path() : filename;
-      return openProtocol(new Location(drv, path), own, params);
-    }
-    BlockDevice child;
-    String location;
-    if (childOpts.isEmpty() || !childOpts.containsKey("driver") && !childOpts.containsKey("filename")) {
-      if (filename == null) {
-        throw new InvalidOptionException("Driver '" + drv.name()
-            + "' needs a child: give 'filename' or 'file.driver'/'file.filename'");
-      }
-      Location loc = parseLocation(filename);
-      child = openProtocol(loc, childOpts, params);
-      location = filename;
-    } else {
-      if (filename != null && !childOpts.containsKey("filename")) {
-        childOpts.put("filename", filename);
-      }
-      child = openNode(childOpts, params, false);
-      location = child.location();
-    }
-    return openOver(drv, location, child, own, params, null);
-  }
-
-  private BlockDevice openProtocol(Location loc, Map<String, String> raw, OpenParams params)
-      throws IOException {
-    BlockDriver drv = loc.protocol();
-    Options o = Options.of(raw, drv.openOptions());
-    return drv.open(new OpenRequest(loc.path(), null, o, params.readOnly(), params.forceShare(),
-        null, params.warnings()));
-  }
-
-  private BlockDevice probeAndOpen(String fileName, BlockDevice proto, Map<String, String> own,
-      OpenParams params) throws IOException {
-    try {
-      ProbeInput input = probeInput(proto, fileName);
-      BlockDriver fmt;
-      FormatProber prober = null;
-      if (input.length() == 0 && drivers.containsKey(RAW)) {
-        fmt = drivers.get(RAW);
-      } else {
-        ProbeResult r = probe(input);
-        if (r.recognised() != null) {
-          throw new MissingDriverException(proto.location(), r.recognised().name(),
-              r.recognised().description());
-        }
-        if (r.winner() == null) {
-          throw new UnknownFormatException(proto.location(), r.scores());
-        }
-        fmt = drivers.get(r.winner());
-      }
-      if (fmt.name().equals(RAW)) {
-        prober = this::claimNonRaw;
-        if (!params.readOnly()) {
-          params.warnings().accept("WARNING: Image format was not specified for '"
-              + proto.location() + "' and probing guessed raw.\n"
-              + "         Automatically detecting the format is dangerous for raw images, "
-              + "write operations on block 0 will be restricted.\n"
-              + "         Specify the 'raw' format explicitly to remove the restrictions.");
-        }
-      }
-      return openOver(fmt, proto.location(), proto, own, params, prober);
-    } catch (IOException | RuntimeException e) {
-      closeQuietly(proto, e);
-      throw e;
-    }
-  }
-
-  private Optional<String> claimNonRaw(ProbeInput input) {
-    ProbeResult r = probe(input);
-    if (r.recognised() != null) {
-      return Optional.of(r.recognised().name());
-    }
-    return r.scores().entrySet().stream()
-        .filter(e -> !e.getKey().equals(RAW) && e.getValue() > BlockDriver.PROBE_LAST_RESORT)
-        .map(Map.Entry::getKey).findFirst();
-  }
-
-  private BlockDevice openOver(BlockDriver drv, String location, BlockDevice child,
-      Map<String, String> raw, OpenParams params, FormatProber prober) throws IOException {
-    try {
-      Options o = Options.of(raw, drv.openOptions());
-      return drv.open(new OpenRequest(location, child, o, params.readOnly(),
-          params.forceShare(), prober, params.warnings()));
-    } catch (IOException | RuntimeException e) {
-      closeQuietly(child, e);
-      throw e;
-    }
-  }
-
-  /** Reads the probe bytes of an open node: its head and, when the head is not all of it, its tail. */
-  public static ProbeInput probeInput(BlockDevice dev, String fileName) throws IOException {
-    long len = dev.size();
-    ByteBuffer head = ByteBuffer.allocate((int) Math.min(len, BlockDriver.PROBE_SIZE));
-    dev.read(0, head);
-    head.flip();
-    String name = fileName == null ? "" : fileName;
-    if (len <= head.limit()) {
-      return new ProbeInput(head, len, name);
-    }
-    ByteBuffer tail = ByteBuffer.allocate((int) Math.min(len, BlockDriver.PROBE_TAIL_SIZE));
-    dev.read(len - tail.limit(), tail);
-    tail.flip();
-    return new ProbeInput(head, tail, len, name);
-  }
-
-  private static void closeQuietly(BlockDevice d, Throwable primary) {
-    try {
-      d.close();
-    } catch (IOException e) {
-      primary.addSuppressed(e);
-    }
+    return opener.openNode(opts, params, true, List.of());
   }
 
   /**
@@ -355,39 +205,20 @@ public final class BlockRegistry {
    *
    * @param filename a path or {@code proto:name}
    * @param format a FORMAT or PROTOCOL driver name
-   * @param options the format's create options as {@code key=value} pairs ({@code size} included)
+   * @param options the format's create options as {@code key=value} pairs ({@code size} included;
+   *     {@code backing_file} for formats with backing files, opened read-only to read its size)
+   * @throws io.blockkit.api.error.UnsupportedFeatureException when the driver cannot create images
+   *     or have backing files, before any option is parsed
    */
   public void create(String filename, String format, Map<String, String> options)
       throws IOException {
-    BlockDriver drv = driver(format);
-    Location loc = parseLocation(filename);
-    if (drv.kind() == DriverKind.PROTOCOL) {
-      drv.create(new CreateRequest(loc.path(), null, Options.of(options, drv.createOptions())));
-      return;
-    }
-    if (drv.kind() != DriverKind.FORMAT) {
-      throw new InvalidOptionException("Driver '" + format + "' is a " + drv.kind().name()
-          .toLowerCase(java.util.Locale.ROOT) + " driver and cannot create images");
-    }
-    Options fmtOpts = Options.of(options, drv.createOptions());
-    BlockDriver proto = loc.protocol();
-    proto.create(new CreateRequest(loc.path(), null,
-        Options.of(Map.of(), proto.createOptions())));
-    boolean ok = false;
-    try (BlockDevice child = proto.open(new OpenRequest(loc.path(), null,
-        Options.of(Map.of(), proto.openOptions()), false, false, null, w -> { }))) {
-      drv.create(new CreateRequest(filename, child, fmtOpts));
-      child.flush();
-      ok = true;
-    } finally {
-      if (!ok) {
-        try {
-          proto.delete(loc.path());
-        } catch (IOException | RuntimeException ignored) {
-          // the original failure matters more than a failed clean-up
-        }
-      }
-    }
+    create(filename, format, options, OpenParams.defaults());
+  }
+
+  /** As {@link #create(String, String, Map)}, opening a backing image with {@code params}. */
+  public void create(String filename, String format, Map<String, String> options,
+      OpenParams params) throws IOException {
+    creator.create(filename, format, options, params);
   }
 
   /** The create options of {@code format}, for {@code -o help}. */

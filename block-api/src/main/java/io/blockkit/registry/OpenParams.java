@@ -14,9 +14,11 @@ import java.util.function.Consumer;
  * @param readOnly open every node read-only
  * @param forceShare skip the inter-process lock (read-only only), like {@code qemu-img -U}
  * @param warnings receives warnings such as raw-probing's; one line each
+ * @param writableBacking open backing images read-write too (commit writes into them); by default
+ *     they are read-only whatever the top image is
  */
 public record OpenParams(String format, Map<String, String> options, boolean readOnly,
-    boolean forceShare, Consumer<String> warnings) {
+    boolean forceShare, Consumer<String> warnings, boolean writableBacking) {
 
   public OpenParams {
     options = Map.copyOf(options);
@@ -25,7 +27,7 @@ public record OpenParams(String format, Map<String, String> options, boolean rea
 
   /** Probe the format, read-write, no options, warnings to standard error. */
   public static OpenParams defaults() {
-    return new OpenParams(null, Map.of(), false, false, w -> System.err.println(w));
+    return new OpenParams(null, Map.of(), false, false, w -> System.err.println(w), false);
   }
 
   public static OpenParams readOnlyDefaults() {
@@ -33,22 +35,26 @@ public record OpenParams(String format, Map<String, String> options, boolean rea
   }
 
   public OpenParams withFormat(String f) {
-    return new OpenParams(f, options, readOnly, forceShare, warnings);
+    return new OpenParams(f, options, readOnly, forceShare, warnings, writableBacking);
   }
 
   public OpenParams withOptions(Map<String, String> o) {
-    return new OpenParams(format, o, readOnly, forceShare, warnings);
+    return new OpenParams(format, o, readOnly, forceShare, warnings, writableBacking);
   }
 
   public OpenParams withReadOnly(boolean ro) {
-    return new OpenParams(format, options, ro, forceShare, warnings);
+    return new OpenParams(format, options, ro, forceShare, warnings, writableBacking);
   }
 
   public OpenParams withForceShare(boolean fs) {
-    return new OpenParams(format, options, readOnly, fs, warnings);
+    return new OpenParams(format, options, readOnly, fs, warnings, writableBacking);
   }
 
   public OpenParams withWarnings(Consumer<String> w) {
-    return new OpenParams(format, options, readOnly, forceShare, w);
+    return new OpenParams(format, options, readOnly, forceShare, w, writableBacking);
+  }
+
+  public OpenParams withWritableBacking(boolean wb) {
+    return new OpenParams(format, options, readOnly, forceShare, warnings, wb);
   }
 }

@@ -118,6 +118,28 @@ class BlockRegistryTest {
   }
 
   @Test
+  void aPluginThatFailsToLoadIsSkippedWithOneWarningNamingIt(@TempDir Path dir) throws Exception {
+    Path good = Files.createDirectories(dir.resolve("good"));
+    Path bad = Files.createDirectories(dir.resolve("bad.jar"));
+    Path clash = Files.createDirectories(dir.resolve("clash"));
+    loaderWithServices(good, FakeDrivers.ServiceBeta.class.getName());
+    loaderWithServices(bad, "com.example.NoSuchDriver");
+    loaderWithServices(clash, FakeDrivers.ServiceAlphaClone.class.getName());
+    ClassLoader builtIns = loaderWithServices(Files.createDirectories(dir.resolve("core")),
+        FakeDrivers.ServiceAlpha.class.getName());
+    List<String> warned = new ArrayList<>();
+    BlockRegistry r = BlockRegistry.load(builtIns, List.of(bad.toUri().toURL(),
+        good.toUri().toURL(), clash.toUri().toURL()), warned::add);
+    assertEquals(List.of("alpha", "beta"), r.drivers().stream().map(BlockDriver::name).toList());
+    assertEquals(2, warned.size(), warned.toString());
+    assertTrue(warned.get(0).startsWith("WARNING: skipping plugin '" + bad.toUri().getPath()),
+        warned.get(0));
+    assertTrue(warned.get(0).contains("com.example.NoSuchDriver"), warned.get(0));
+    assertTrue(warned.get(1).contains(clash.toUri().getPath()) && warned.get(1)
+        .contains("driver name alpha is already taken"), warned.get(1));
+  }
+
+  @Test
   void duplicateNamesViaOfNameBothClasses() {
     BlockException e = assertThrows(BlockException.class,
         () -> BlockRegistry.of(new MemProtocol("x"), new MagicFormat("x", "X", 100)));

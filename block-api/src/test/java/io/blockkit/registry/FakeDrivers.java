@@ -5,6 +5,7 @@ import io.blockkit.api.BlockDevice;
 import io.blockkit.api.BlockDriver;
 import io.blockkit.api.Capability;
 import io.blockkit.api.CreateRequest;
+import io.blockkit.api.DriverFeature;
 import io.blockkit.api.DriverKind;
 import io.blockkit.api.OpenRequest;
 import io.blockkit.api.ProbeInput;
@@ -90,6 +91,11 @@ public final class FakeDrivers {
     }
 
     @Override
+    public Set<DriverFeature> features() {
+      return Set.of(DriverFeature.CREATE, DriverFeature.WRITE);
+    }
+
+    @Override
     public int probe(ProbeInput input) {
       return 100; // protocols are never probed; a high score proves it
     }
@@ -120,6 +126,128 @@ public final class FakeDrivers {
     public void delete(String location) {
       deleted.add(location);
       store.remove(location);
+    }
+
+    @Override
+    public List<String> list(String folder) {
+      return store.keySet().stream()
+          .filter(k -> k.startsWith(folder) && k.indexOf('/', folder.length()) < 0).sorted()
+          .toList();
+    }
+  }
+
+  /**
+   * A format whose header is {@code LINK<backing name>\n<backing format>\n} and which allocates
+   * nothing: every byte of its 1 MiB reads from the backing, for backing-chain tests.
+   */
+  static final class LinkFormat implements BlockDriver {
+    static final int SIZE = 1 << 20;
+    volatile OpenRequest lastOpen;
+
+    /** The bytes of an image linking to {@code name} ({@code format} may be empty). */
+    static byte[] image(String name, String format) {
+      byte[] h = ("LINK" + name + "\n" + format + "\n").getBytes(StandardCharsets.UTF_8);
+      byte[] b = new byte[Math.max(64, h.length)]; // what MemProtocol.create makes room for
+      System.arraycopy(h, 0, b, 0, h.length);
+      return b;
+    }
+
+    @Override
+    public String name() {
+      return "link";
+    }
+
+    @Override
+    public DriverKind kind() {
+      return DriverKind.FORMAT;
+    }
+
+    @Override
+    public String description() {
+      return "test format with a backing file";
+    }
+
+    @Override
+    public Set<DriverFeature> features() {
+      return Set.of(DriverFeature.CREATE, DriverFeature.WRITE, DriverFeature.BACKING);
+    }
+
+    @Override
+    public int probe(ProbeInput input) {
+      return input.headHas(0, "LINK") ? 100 : 0;
+    }
+
+    @Override
+    public List<OptionSpec> createOptions() {
+      return List.of(OptionSpec.size("size", null, "virtual size"),
+          OptionSpec.string("backing_file", null, "backing file"),
+          OptionSpec.string("backing_fmt", null, "backing format"));
+    }
+
+    @Override
+    public BlockDevice open(OpenRequest request) throws IOException {
+      lastOpen = request;
+      ByteBuffer head = ByteBuffer.allocate((int) Math.min(512, request.child().size()));
+      request.child().read(0, head);
+      String[] lines = new String(head.array(), 4, head.limit() - 4, StandardCharsets.UTF_8)
+          .split("\n", 3);
+      String name = lines[0];
+      String format = lines[1].isEmpty() ? null : lines[1];
+      BlockDevice backing = name.isEmpty() ? null
+          : request.related().openBacking(name, format).orElse(null);
+      io.blockkit.api.BackingLink link = name.isEmpty() ? null
+          : new io.blockkit.api.BackingLink(name, request.related().resolve(name), format);
+      return new LinkDevice(this, request, backing, link);
+    }
+
+    @Override
+    public void create(CreateRequest request) throws IOException {
+      String name = (String) request.options().get("backing_file").orElse(null);
+      String format = (String) request.options().get("backing_fmt").orElse(null);
+      if (name != null) {
+        try (BlockDevice b = request.related().openBacking(name, format).orElseThrow()) {
+          b.size(); // a create that needs the backing's size would read it here
+        }
+      }
+      request.child().write(0, ByteBuffer.wrap(image(name == null ? "" : name,
+          format == null ? "" : format)));
+    }
+  }
+
+  /** An image of {@link LinkFormat}: nothing allocated, everything read from the backing. */
+  static final class LinkDevice extends AbstractBlockDevice {
+    private final io.blockkit.api.BackingLink link;
+
+    LinkDevice(BlockDriver driver, OpenRequest r, BlockDevice backing,
+        io.blockkit.api.BackingLink link) {
+      super(driver, r.location(), r.readOnly(), r.child(), backing);
+      this.link = link;
+    }
+
+    @Override
+    public long size() {
+      return LinkFormat.SIZE;
+    }
+
+    @Override
+    public Set<Capability> capabilities() {
+      return EnumSet.of(Capability.BLOCK_STATUS);
+    }
+
+    @Override
+    protected void doRead(long offset, ByteBuffer dst) throws IOException {
+      readBacking(offset, dst);
+    }
+
+    @Override
+    protected io.blockkit.api.Extent doBlockStatus(long offset, long length) {
+      return new io.blockkit.api.Extent(offset, length, false, backing().isEmpty(), false, -1,
+          null);
+    }
+
+    @Override
+    protected io.blockkit.api.BackingLink backingLink() {
+      return link;
     }
   }
 
@@ -181,6 +309,11 @@ public final class FakeDrivers {
     @Override
     public String description() {
       return "test format " + name;
+    }
+
+    @Override
+    public Set<DriverFeature> features() {
+      return Set.of(DriverFeature.CREATE, DriverFeature.WRITE);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.blockkit.cli;
 
 import io.blockkit.api.BlockDriver;
+import io.blockkit.api.DriverFeature;
 import io.blockkit.api.options.OptionSpec;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -12,7 +13,8 @@ import picocli.CommandLine.Option;
 
 /** {@code drivers}: every registered driver (built-in and plugins) with its options. */
 @Command(name = "drivers", mixinStandardHelpOptions = true,
-    description = "List the registered drivers with their open and create options.")
+    description = "List the registered drivers with their features and their open and create "
+        + "options.")
 final class DriversCommand extends BaseCommand {
   @Option(names = "--output", paramLabel = "human|json", description = "Output format (default human).")
   String output;
@@ -28,12 +30,16 @@ final class DriversCommand extends BaseCommand {
         m.put("kind", d.kind().name().toLowerCase(Locale.ROOT));
         m.put("description", d.description());
         m.put("source", source(d));
+        m.put("features", features(d));
         m.put("open-options", specs(d.openOptions()));
         m.put("create-options", specs(d.createOptions()));
         list.add(m);
       } else {
         env.out.println(d.name() + " (" + d.kind().name().toLowerCase(Locale.ROOT) + "): "
             + d.description());
+        List<String> features = features(d);
+        env.out.println("  features: " + (features.isEmpty() ? "read-only"
+            : String.join(", ", features)));
         if (!d.openOptions().isEmpty()) {
           env.out.println("  open options:");
           CreateCommand.printSpecs(env, d.openOptions(), "    ");
@@ -48,6 +54,12 @@ final class DriversCommand extends BaseCommand {
       env.out.println(Json.pretty(list));
     }
     return 0;
+  }
+
+  /** The driver's features as lower-case words, in the enum's order. */
+  private static List<String> features(BlockDriver d) {
+    return java.util.Arrays.stream(DriverFeature.values()).filter(d.features()::contains)
+        .map(f -> f.name().toLowerCase(Locale.ROOT)).toList();
   }
 
   /** The jar (or folder) the driver came from, so plugins can be told apart. */

@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.MalformedURLException;
 import java.net.URL;
-import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -48,10 +47,9 @@ final class Env {
   /** The drivers: built-ins on the class path plus plugin jars. */
   synchronized BlockRegistry registry() throws IOException {
     if (registry == null) {
-      List<URL> jars = pluginJars();
-      ClassLoader parent = Env.class.getClassLoader();
-      registry = jars.isEmpty() ? BlockRegistry.load(parent)
-          : BlockRegistry.load(new URLClassLoader(jars.toArray(URL[]::new), parent));
+      // Each plugin on a class loader of its own: one that fails to load is skipped with a
+      // warning naming it, and the built-in drivers keep working.
+      registry = BlockRegistry.load(Env.class.getClassLoader(), pluginJars(), this::warn);
     }
     return registry;
   }
@@ -128,7 +126,7 @@ final class Env {
   }
 
   OpenParams params(String format, boolean readOnly, boolean forceShare) {
-    return new OpenParams(format, Map.of(), readOnly, forceShare, this::warn);
+    return new OpenParams(format, Map.of(), readOnly, forceShare, this::warn, false);
   }
 
   void warn(String message) {

@@ -59,6 +59,27 @@ class BenchPluginTest {
   }
 
   @Test
+  void aPluginJarThatFailsToLoadIsSkippedWithOneWarningAndTheRestWorks() throws Exception {
+    Path plugins = dir.resolve("mixed");
+    pluginJar(plugins);
+    Path broken = plugins.resolve("broken.jar");
+    try (OutputStream o = Files.newOutputStream(broken);
+        JarOutputStream j = new JarOutputStream(o)) {
+      j.putNextEntry(new JarEntry("META-INF/services/io.blockkit.api.BlockDriver"));
+      j.write("com.example.MissingDriver\n".getBytes(StandardCharsets.UTF_8));
+      j.closeEntry();
+    }
+    Cli.Result r = Cli.run("--plugin-path", plugins.toString(), "drivers");
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().contains("plugintest (protocol)"), "the good plugin still loads");
+    assertTrue(r.out().contains("vdi (format)"), "built-in drivers still work");
+    assertEquals(1, r.errLines().size(), r.err());
+    assertTrue(r.err().startsWith("WARNING: skipping plugin '" + broken.toUri().getPath()),
+        r.err());
+    assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
+  }
+
+  @Test
   void pluginsComeFromPluginPathEnvironmentAndHomeFolder() throws Exception {
     assertTrue(!Cli.ok("drivers").out().contains("plugintest"), "not registered without plugin");
     Path jar = pluginJar(dir.resolve("p1"));

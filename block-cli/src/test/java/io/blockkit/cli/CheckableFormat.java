@@ -1,5 +1,6 @@
 package io.blockkit.cli;
 
+import io.blockkit.api.DriverFeature;
 import io.blockkit.api.AbstractBlockDevice;
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.BlockDriver;
@@ -45,6 +46,11 @@ public final class CheckableFormat implements BlockDriver {
   @Override
   public String description() {
     return "Test format with scripted check results";
+  }
+
+  @Override
+  public Set<DriverFeature> features() {
+    return Set.of(DriverFeature.CREATE, DriverFeature.WRITE, DriverFeature.CHECK, DriverFeature.REPAIR);
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.blockkit.cli;
 
+import io.blockkit.api.DriverFeature;
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.BlockDriver;
 import io.blockkit.api.CreateRequest;
@@ -8,6 +9,7 @@ import io.blockkit.api.OpenRequest;
 import io.blockkit.api.error.UnsupportedFeatureException;
 import io.blockkit.api.options.OptionSpec;
 import java.util.List;
+import java.util.Set;
 
 /** A driver only reachable through a plugin jar (its service file is not on the class path). */
 public final class PluginDriver implements BlockDriver {
@@ -24,6 +26,11 @@ public final class PluginDriver implements BlockDriver {
   @Override
   public String description() {
     return "Plugin loaded from a jar";
+  }
+
+  @Override
+  public Set<DriverFeature> features() {
+    return Set.of(DriverFeature.CREATE, DriverFeature.WRITE);
   }
 
   @Override

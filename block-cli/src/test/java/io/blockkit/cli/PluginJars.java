@@ -39,6 +39,7 @@ final class PluginJars {
         @Override public String name() { return "stripes"; }
         @Override public DriverKind kind() { return DriverKind.PROTOCOL; }
         @Override public String description() { return "Plugin test disk: byte i is i mod 251"; }
+        @Override public java.util.Set<io.blockkit.api.DriverFeature> features() { return java.util.Set.of(); }
 
         @Override
         public BlockDevice open(OpenRequest request) throws IOException {

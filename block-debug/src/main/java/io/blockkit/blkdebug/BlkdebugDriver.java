@@ -2,12 +2,14 @@ package io.blockkit.blkdebug;
 
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.BlockDriver;
+import io.blockkit.api.DriverFeature;
 import io.blockkit.api.DriverKind;
 import io.blockkit.api.OpenRequest;
 import io.blockkit.api.error.InvalidOptionException;
 import io.blockkit.api.options.OptionSpec;
 import java.io.IOException;
 import java.util.List;
+import java.util.Set;
 
 /** The {@code blkdebug} fault-injection filter; see the package documentation for its options. */
 public final class BlkdebugDriver implements BlockDriver {
@@ -36,6 +38,11 @@ public final class BlkdebugDriver implements BlockDriver {
   @Override
   public String description() {
     return "Fault injection and simulated power loss for testing block stacks";
+  }
+
+  @Override
+  public Set<DriverFeature> features() {
+    return Set.of(DriverFeature.WRITE);
   }
 
   @Override

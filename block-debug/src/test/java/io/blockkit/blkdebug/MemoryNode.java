@@ -1,5 +1,6 @@
 package io.blockkit.blkdebug;
 
+import io.blockkit.api.DriverFeature;
 import io.blockkit.api.AbstractBlockDevice;
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.BlockDriver;
@@ -88,6 +89,11 @@ final class MemoryNode extends AbstractBlockDevice {
     }
 
     @Override
+    public Set<DriverFeature> features() {
+      return Set.of(DriverFeature.CREATE, DriverFeature.WRITE);
+    }
+
+    @Override
     public BlockDevice open(OpenRequest request) {
       return nodes.computeIfAbsent(request.location(),
           n -> new MemoryNode(this, n, new byte[4096], request.readOnly()));
@@ -109,6 +115,11 @@ final class MemoryNode extends AbstractBlockDevice {
     @Override
     public String description() {
       return "test pass-through format";
+    }
+
+    @Override
+    public Set<DriverFeature> features() {
+      return Set.of(DriverFeature.CREATE, DriverFeature.WRITE);
     }
 
     @Override

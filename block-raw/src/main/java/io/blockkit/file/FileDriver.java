@@ -3,6 +3,7 @@ package io.blockkit.file;
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.BlockDriver;
 import io.blockkit.api.CreateRequest;
+import io.blockkit.api.DriverFeature;
 import io.blockkit.api.DriverKind;
 import io.blockkit.api.OpenRequest;
 import io.blockkit.api.error.BlockException;
@@ -15,6 +16,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /** The {@code file} protocol: an image stored in a host file. See the package documentation. */
 public final class FileDriver implements BlockDriver {
@@ -60,6 +62,11 @@ public final class FileDriver implements BlockDriver {
   @Override
   public String description() {
     return "Host file, with sparse-file block status and inter-process locking";
+  }
+
+  @Override
+  public Set<DriverFeature> features() {
+    return Set.of(DriverFeature.CREATE, DriverFeature.WRITE, DriverFeature.RESIZE);
   }
 
   @Override

@@ -3,6 +3,7 @@ package io.blockkit.memory;
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.BlockDriver;
 import io.blockkit.api.CreateRequest;
+import io.blockkit.api.DriverFeature;
 import io.blockkit.api.DriverKind;
 import io.blockkit.api.OpenRequest;
 import io.blockkit.api.error.ImageAccessException;
@@ -14,6 +15,7 @@ import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.Set;
 
 /** The {@code memory} protocol: named sparse images in this JVM's heap. See the package documentation. */
 public final class MemoryDriver implements BlockDriver {
@@ -39,6 +41,11 @@ public final class MemoryDriver implements BlockDriver {
   @Override
   public String description() {
     return "Sparse image in the JVM's memory, shared by name within the process (for tests)";
+  }
+
+  @Override
+  public Set<DriverFeature> features() {
+    return Set.of(DriverFeature.CREATE, DriverFeature.WRITE, DriverFeature.RESIZE);
   }
 
   @Override

@@ -4,6 +4,7 @@ import io.blockkit.api.BlockDevice;
 import io.blockkit.api.BlockDriver;
 import io.blockkit.api.Capability;
 import io.blockkit.api.CreateRequest;
+import io.blockkit.api.DriverFeature;
 import io.blockkit.api.DriverKind;
 import io.blockkit.api.OpenRequest;
 import io.blockkit.api.ProbeInput;
@@ -14,6 +15,7 @@ import io.blockkit.api.options.Options;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.Set;
 
 /** The {@code raw} format: the guest's bytes are the child's bytes. See the package documentation. */
 public final class RawDriver implements BlockDriver {
@@ -37,6 +39,11 @@ public final class RawDriver implements BlockDriver {
   @Override
   public String description() {
     return "Raw disk image: the virtual disk's bytes stored as they are";
+  }
+
+  @Override
+  public Set<DriverFeature> features() {
+    return Set.of(DriverFeature.CREATE, DriverFeature.WRITE, DriverFeature.RESIZE);
   }
 
   /** Any bytes are a valid raw image, so raw claims everything with the lowest score. */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.blockkit.api.DriverFeature;
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.BlockDriver;
 import io.blockkit.api.Capability;
@@ -56,6 +57,11 @@ class RawDriverTest {
     @Override
     public String description() {
       return "test stand-in for vdi";
+    }
+
+    @Override
+    public Set<DriverFeature> features() {
+      return Set.of(DriverFeature.CREATE, DriverFeature.WRITE);
     }
 
     @Override

@@ -4,6 +4,7 @@ import io.blockkit.api.AbstractBlockDevice;
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.BlockDriver;
 import io.blockkit.api.Capability;
+import io.blockkit.api.DriverFeature;
 import io.blockkit.api.DriverKind;
 import io.blockkit.api.OpenRequest;
 import io.blockkit.api.options.Sizes;
@@ -16,6 +17,7 @@ public final class PatternDriver implements BlockDriver {
   @Override public String name() { return "pattern"; }
   @Override public DriverKind kind() { return DriverKind.PROTOCOL; }
   @Override public String description() { return "Read-only test disk: byte i is i mod 251"; }
+  @Override public Set<DriverFeature> features() { return Set.of(); } // read-only, nothing to create
 
   @Override
   public BlockDevice open(OpenRequest request) throws IOException {

@@ -4,6 +4,7 @@ import io.blockkit.api.BlockDevice;
 import io.blockkit.api.BlockDriver;
 import io.blockkit.api.Capability;
 import io.blockkit.api.CreateRequest;
+import io.blockkit.api.DriverFeature;
 import io.blockkit.api.DriverKind;
 import io.blockkit.api.OpenRequest;
 import io.blockkit.api.ProbeInput;
@@ -16,6 +17,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.UUID;
+import java.util.Set;
 
 /** The {@code vdi} format driver: VirtualBox Disk Images. Stateless; see the package documentation. */
 public final class VdiDriver implements BlockDriver {
@@ -56,6 +58,11 @@ public final class VdiDriver implements BlockDriver {
   @Override
   public String description() {
     return "VirtualBox Disk Image (VDI): dynamic and fixed images, versions 0.2 and 1.x";
+  }
+
+  @Override
+  public Set<DriverFeature> features() {
+    return Set.of(DriverFeature.CREATE, DriverFeature.WRITE, DriverFeature.CHECK, DriverFeature.REPAIR);
   }
 
   /** 100 when the signature is at 0x40 of at least one 512-byte sector (as QEMU probes), else 0. */

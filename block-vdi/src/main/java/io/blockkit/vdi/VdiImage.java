@@ -668,7 +668,7 @@ final class VdiImage extends AbstractBlockDevice {
    *
    * @return the number of blocks moved
    */
-  long compact() throws IOException {
+  long packBlocks() throws IOException {
     return compact(new Changes());
   }
 

@@ -81,7 +81,7 @@ final class VdiRepair implements VdiCheck.Fix {
       // Every remaining entry is in range, unique and inside the file: fill holes, fix the
       // count, truncate.
       image.setNextFree(refEnd());
-      long moved = image.compact();
+      long moved = image.packBlocks();
       if (moved > 0) {
         messages.add("Repaired: moved " + moved + " blocks into unused space");
       }

@@ -35,6 +35,11 @@ final class MemDevice extends AbstractBlockDevice {
     }
 
     @Override
+    public java.util.Set<io.blockkit.api.DriverFeature> features() {
+      return java.util.Set.of(io.blockkit.api.DriverFeature.WRITE);
+    }
+
+    @Override
     public BlockDevice open(OpenRequest request) {
       throw new UnsupportedOperationException();
     }

@@ -1,5 +1,6 @@
 package io.blockkit.verify.plugin;
 
+import io.blockkit.api.DriverFeature;
 import io.blockkit.api.AbstractBlockDevice;
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.BlockDriver;
@@ -43,6 +44,11 @@ public final class ToyFormatDriver implements BlockDriver {
   @Override
   public String description() {
     return "Test-only toy format proving the plugin mechanism";
+  }
+
+  @Override
+  public Set<DriverFeature> features() {
+    return Set.of(DriverFeature.CREATE, DriverFeature.WRITE);
   }
 
   @Override
