@@ -132,13 +132,22 @@ public abstract class ChainConformanceTest extends KitSupport {
         .withOptions(options).withWarnings(w -> { });
   }
 
-  private BlockDevice open(String name, boolean readOnly, Map<String, String> options)
-      throws IOException {
-    return closeAfterTest(registry.open(storage.location(name), params(readOnly, options)));
+  /** Opens {@code name} until the end of the test (or an earlier close). */
+  private BlockDevice open(String name, boolean readOnly) throws IOException {
+    return closeAfterTest(registry.open(storage.location(name), params(readOnly, Map.of())));
   }
 
-  private BlockDevice open(String name, boolean readOnly) throws IOException {
-    return open(name, readOnly, Map.of());
+  /** A check of an open image. */
+  private interface Check {
+    void on(BlockDevice d) throws IOException;
+  }
+
+  /** Opens {@code name}, checks it and closes it again (a host file takes one writer at a time). */
+  private void reopened(String name, boolean readOnly, Map<String, String> options, Check check)
+      throws IOException {
+    try (BlockDevice d = registry.open(storage.location(name), params(readOnly, options))) {
+      check.on(d);
+    }
   }
 
   /** A raw base of {@code clusters} clusters (bytes 1..127) under a same-sized overlay. */
@@ -183,15 +192,16 @@ public abstract class ChainConformanceTest extends KitSupport {
    */
   private void assertDetachedReads(String name, ChainModel.Layer top, String what)
       throws IOException {
-    BlockDevice detached = open(name, true, Map.of("backing", "null"));
-    assertTrue(detached.backing().isEmpty(), "backing=null still opened a backing");
     byte[] expected = top.content();
     for (int p = 0; p < expected.length; p++) {
       if (!top.allocates(p)) {
         expected[p] = 0;
       }
     }
-    assertImageEquals(expected, detached, what + ", read with backing=null");
+    reopened(name, true, Map.of("backing", "null"), detached -> {
+      assertTrue(detached.backing().isEmpty(), "backing=null still opened a backing");
+      assertImageEquals(expected, detached, what + ", read with backing=null");
+    });
   }
 
   /** Each byte of {@code got} equals {@code a} or {@code b} there. */
@@ -244,10 +254,12 @@ public abstract class ChainConformanceTest extends KitSupport {
   public void infoNamesTheBacking() throws IOException {
     simpleChain(2);
     for (boolean readOnly : new boolean[] {false, true}) {
-      BackingLink link = open(top(), readOnly).info().backing();
-      assertEquals("base.raw", link.filename(), "the name as stored");
-      assertEquals(storage.location("base.raw"), link.fullFilename(), "where it points");
-      assertEquals("raw", link.format(), "the format as stored");
+      reopened(top(), readOnly, Map.of(), d -> {
+        BackingLink link = d.info().backing();
+        assertEquals("base.raw", link.filename(), "the name as stored");
+        assertEquals(storage.location("base.raw"), link.fullFilename(), "where it points");
+        assertEquals("raw", link.format(), "the format as stored");
+      });
     }
   }
 
@@ -267,7 +279,7 @@ public abstract class ChainConformanceTest extends KitSupport {
     layer.write(2 * c + 3, data);
     assertChainMatches(top, model, "after a write into the cluster holding the backing's end");
     top.close();
-    assertChainMatches(open(top(), true), model, "after reopening");
+    reopened(top(), true, Map.of(), d -> assertChainMatches(d, model, "after reopening"));
     assertDetachedReads(top(), layer, "after reopening");
   }
 
@@ -293,7 +305,7 @@ public abstract class ChainConformanceTest extends KitSupport {
     }
     top.flush();
     top.close();
-    assertChainMatches(open(top(), false), model, "after reopening");
+    reopened(top(), false, Map.of(), d -> assertChainMatches(d, model, "after reopening"));
     assertDetachedReads(top(), layer, "after partial writes");
   }
 
@@ -353,7 +365,7 @@ public abstract class ChainConformanceTest extends KitSupport {
     byte[] before = snapshot(top);
     top.flush();
     top.close();
-    assertImageEquals(before, open(top(), false), "after reopening");
+    reopened(top(), false, Map.of(), d -> assertImageEquals(before, d, "after reopening"));
     // With the backing dropped, whatever the overlay decided reads as before; the rest zeros.
     byte[] decided = new byte[before.length];
     byte[] orOld = new byte[before.length];
@@ -362,8 +374,8 @@ public abstract class ChainConformanceTest extends KitSupport {
       decided[p] = k <= 3 || k == 6 ? before[p] : 0; // written, zeroed, or discarded after writing
       orOld[p] = k == 4 ? before[p] : decided[p]; // discarded while unallocated: either
     }
-    assertEachByteIsOneOf(snapshot(open(top(), true, Map.of("backing", "null"))), decided, orOld,
-        "with backing=null after zeroing and discarding");
+    reopened(top(), true, Map.of("backing", "null"), d -> assertEachByteIsOneOf(snapshot(d),
+        decided, orOld, "with backing=null after zeroing and discarding"));
   }
 
   @Test
@@ -372,16 +384,16 @@ public abstract class ChainConformanceTest extends KitSupport {
     String mid = "mid." + driver().name();
     ChainModel model = new ChainModel(c, rawBase("base.raw", 5 * c + 300, 1, 127));
     createOverlay(mid, 7L * c, "base.raw", "raw");
-    try (BlockDevice m = registry.open(storage.location(mid), params(false, Map.of()))) {
+    reopened(mid, false, Map.of(), m -> {
       randomOps(m, model.overlay(7 * c), 12);
       m.flush();
-    }
+    });
     createOverlay(top(), 8L * c, mid, driver().name());
     BlockDevice top = open(top(), false);
     randomOps(top, model.overlay(8 * c), 12);
     assertChainMatches(top, model, "raw base, " + driver().name() + " middle and top");
     top.close();
-    assertChainMatches(open(top(), true), model, "after reopening");
+    reopened(top(), true, Map.of(), d -> assertChainMatches(d, model, "after reopening"));
   }
 
   @Test
@@ -391,22 +403,24 @@ public abstract class ChainConformanceTest extends KitSupport {
     byte[] b = rawBase("b.raw", 4 * c, 128, 255);
     createOverlay(top(), 4L * c, "a.raw", "raw");
     byte[] mine = randomBytes(c);
-    try (BlockDevice w = registry.open(storage.location(top()), params(false, Map.of()))) {
+    reopened(top(), false, Map.of(), w -> {
       writeAll(w, c, mine);
       w.flush();
-    }
+    });
     byte[] expected = new byte[4 * c];
     System.arraycopy(mine, 0, expected, c, c);
-    BlockDevice dropped = open(top(), true, Map.of("backing", "null"));
-    assertTrue(dropped.backing().isEmpty(), "backing=null opened a backing");
-    assertImageEquals(expected, dropped, "with backing=null");
-    assertEquals("a.raw", dropped.info().backing().filename(),
-        "info() names the stored backing even when it was dropped");
-    BlockDevice other = open(top(), true, Map.of("backing.file.filename",
-        storage.location("b.raw"), "backing.driver", "raw"));
-    System.arraycopy(b, 0, expected, 0, c);
-    System.arraycopy(b, 2 * c, expected, 2 * c, 2 * c);
-    assertImageEquals(expected, other, "with backing.file.filename naming another image");
+    reopened(top(), true, Map.of("backing", "null"), dropped -> {
+      assertTrue(dropped.backing().isEmpty(), "backing=null opened a backing");
+      assertImageEquals(expected, dropped, "with backing=null");
+      assertEquals("a.raw", dropped.info().backing().filename(),
+          "info() names the stored backing even when it was dropped");
+    });
+    byte[] overB = expected.clone();
+    System.arraycopy(b, 0, overB, 0, c);
+    System.arraycopy(b, 2 * c, overB, 2 * c, 2 * c);
+    reopened(top(), true, Map.of("backing.file.filename", storage.location("b.raw"),
+        "backing.driver", "raw"), other -> assertImageEquals(overB, other,
+            "with backing.file.filename naming another image"));
   }
 
   @Test
