@@ -114,7 +114,8 @@ final class ToyDevice extends AbstractBlockDevice {
       int n = Math.min(dst.remaining(), cluster - within);
       int e = map.get(c);
       if (flaw == Flaw.MISREADS_ACROSS_CLUSTERS && isData(e)) {
-        n = dst.remaining(); // the bug: assumes the following clusters follow on the host
+        // the bug: takes the following clusters from the following host clusters
+        n = (int) Math.min(dst.remaining(), childDevice().size() - hostOffset(e, within));
       }
       ByteBuffer part = dst.slice().limit(n);
       if (e == 0) {

@@ -42,7 +42,7 @@ public final class ToyFormatDriver implements BlockDriver {
     STATUS_CLAIMS_DATA,
     /** A read starting in a data cluster takes the following clusters from the next host ones. */
     MISREADS_ACROSS_CLUSTERS,
-    /** The read-only build declares {@link DriverFeature#WRITE} and opens read-write. */
+    /** The read-only build declares {@link DriverFeature#WRITE}, yet opens every image read-only. */
     DECLARES_WRITE
   }
 
@@ -151,6 +151,9 @@ public final class ToyFormatDriver implements BlockDriver {
           + "images read-only");
     }
     ToyHeader header = ToyHeader.read(request.child(), request.location());
-    return ToyDevice.open(this, request, header, flaw);
+    OpenRequest r = flaw != Flaw.DECLARES_WRITE ? request
+        : new OpenRequest(request.location(), request.child(), request.options(), true,
+            request.forceShare(), request.probedBy(), request.warnings(), request.related());
+    return ToyDevice.open(this, r, header, flaw);
   }
 }
