@@ -18,6 +18,7 @@ import io.blockkit.registry.OpenParams;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -214,11 +215,30 @@ public abstract class ChainConformanceTest extends KitSupport {
     }
   }
 
+  /**
+   * Random writes and zero writes into about half of the layer's clusters, always leaving one of
+   * the first four alone, so that every layer of a chain shows through somewhere.
+   */
   private void randomOps(BlockDevice d, ChainModel.Layer layer, int count) throws IOException {
-    int size = layer.size();
+    int c = cluster();
+    int clusters = (layer.size() + c - 1) / c;
+    BitSet touched = new BitSet();
+    for (int k = 0; k < clusters; k++) {
+      touched.set(k, random().nextBoolean());
+    }
+    touched.clear(random().nextInt(Math.min(4, clusters)));
+    if (touched.isEmpty()) {
+      touched.set(clusters - 1);
+    }
     for (int i = 0; i < count; i++) {
-      int off = random().nextInt(size);
-      int len = 1 + random().nextInt(Math.min(size - off, 2 * cluster()));
+      int k = touched.nextSetBit(random().nextInt(clusters));
+      k = k < 0 ? touched.nextSetBit(0) : k;
+      int off = k * c + random().nextInt(c);
+      int end = Math.min(layer.size(), (touched.get(k + 1) ? k + 2 : k + 1) * c);
+      if (off >= end) {
+        continue; // inside the partial last cluster, past the end
+      }
+      int len = 1 + random().nextInt(end - off);
       if (random().nextInt(10) < 7) {
         byte[] data = randomBytes(len, 128, 255);
         writeAll(d, off, data);

@@ -22,23 +22,36 @@ public final class ChainModel {
 
   /** One image of the chain. */
   public static final class Layer {
-    private final byte[] view;
+    private final byte[] own;
     private final BitSet allocated = new BitSet();
     private final int cluster;
+    private final Layer below;
 
-    private Layer(byte[] view, int cluster) {
-      this.view = view;
+    private Layer(byte[] own, int cluster, Layer below) {
+      this.own = own;
       this.cluster = cluster;
+      this.below = below;
     }
 
     /** Its virtual size. */
     public int size() {
-      return view.length;
+      return own.length;
     }
 
-    /** What this layer reads as through everything below it (a copy). */
+    /** What this layer reads as, through the layers below it. */
     public byte[] content() {
-      return view.clone();
+      byte[] out = new byte[own.length];
+      for (int p = 0; p < out.length; p++) {
+        out[p] = read(p);
+      }
+      return out;
+    }
+
+    private byte read(int pos) {
+      if (allocates(pos)) {
+        return own[pos];
+      }
+      return below != null && pos < below.size() ? below.read(pos) : 0;
     }
 
     /** True when this layer decides the cluster holding {@code pos}. */
@@ -48,19 +61,28 @@ public final class ChainModel {
 
     /** A write of {@code data} at {@code offset}. */
     public void write(int offset, byte[] data) {
-      System.arraycopy(data, 0, view, offset, data.length);
-      touch(offset, data.length);
+      copyOnWrite(offset, data.length);
+      System.arraycopy(data, 0, own, offset, data.length);
     }
 
     /** A zero write of {@code length} bytes at {@code offset}. */
     public void writeZeroes(int offset, int length) {
-      Arrays.fill(view, offset, offset + length, (byte) 0);
-      touch(offset, length);
+      copyOnWrite(offset, length);
+      Arrays.fill(own, offset, offset + length, (byte) 0);
     }
 
-    private void touch(int offset, int length) {
-      if (length > 0) {
-        allocated.set(offset / cluster, (offset + length - 1) / cluster + 1);
+    /** Allocates the clusters the range touches, each holding what it read as until now. */
+    private void copyOnWrite(int offset, int length) {
+      if (length == 0) {
+        return;
+      }
+      for (int c = offset / cluster; c <= (offset + length - 1) / cluster; c++) {
+        if (!allocated.get(c)) {
+          for (int p = c * cluster; p < Math.min(own.length, (c + 1) * cluster); p++) {
+            own[p] = read(p);
+          }
+          allocated.set(c);
+        }
       }
     }
   }
@@ -71,15 +93,14 @@ public final class ChainModel {
    */
   public ChainModel(int cluster, byte[] base) {
     this.cluster = cluster;
-    Layer b = new Layer(base.clone(), cluster);
+    Layer b = new Layer(base.clone(), cluster, null);
     b.allocated.set(0, Math.max(1, (base.length + cluster - 1) / cluster));
     layers.add(b);
   }
 
   /** Adds an overlay of {@code size} bytes, nothing allocated, on top; returns it. */
   public Layer overlay(int size) {
-    byte[] below = top().view;
-    Layer l = new Layer(Arrays.copyOf(below, size), cluster);
+    Layer l = new Layer(new byte[size], cluster, top());
     layers.add(l);
     return l;
   }
