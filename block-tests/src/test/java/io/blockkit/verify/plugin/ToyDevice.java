@@ -33,12 +33,11 @@ final class ToyDevice extends AbstractBlockDevice {
   private long nextHost;
 
   private ToyDevice(ToyFormatDriver driver, OpenRequest request, ToyHeader header,
-      AtomicIntegerArray map, BlockDevice backing, BackingLink link, Flaw flaw)
-      throws IOException {
+      AtomicIntegerArray map, BlockDevice backing, BackingLink link) throws IOException {
     super(driver, request.location(), request.readOnly(), request.child(), backing);
     this.header = header;
     this.link = link;
-    this.flaw = flaw;
+    this.flaw = driver.flaw();
     this.cluster = header.clusterSize();
     this.map = map;
     long end = Math.max(request.child().size(), header.dataStart());
@@ -46,7 +45,7 @@ final class ToyDevice extends AbstractBlockDevice {
   }
 
   /** Reads the map, checks every entry, opens the backing the header names. */
-  static ToyDevice open(ToyFormatDriver driver, OpenRequest request, ToyHeader header, Flaw flaw)
+  static ToyDevice open(ToyFormatDriver driver, OpenRequest request, ToyHeader header)
       throws IOException {
     BlockDevice child = request.child();
     int clusters = (int) header.clusters();
@@ -66,13 +65,15 @@ final class ToyDevice extends AbstractBlockDevice {
       }
       map.set(i, e);
     }
+    // The header names the backing; the registry opens it (or not: backing=null) as a whole
+    // stack, resolving the name next to this image, and the device owns it from here.
     String name = header.backingName();
     BlockDevice backing = name == null ? null
         : request.related().openBacking(name, header.backingFormat()).orElse(null);
     try {
       BackingLink link = name == null ? null
           : new BackingLink(name, request.related().resolve(name), header.backingFormat());
-      return new ToyDevice(driver, request, header, map, backing, link, flaw);
+      return new ToyDevice(driver, request, header, map, backing, link);
     } catch (IOException | RuntimeException e) {
       if (backing != null) {
         backing.close();
@@ -156,8 +157,11 @@ final class ToyDevice extends AbstractBlockDevice {
       }
       ByteBuffer whole = ByteBuffer.allocate(cluster);
       long start = (long) c * cluster;
-      if (e == 0 && flaw != Flaw.NO_COPY_ON_WRITE) {
+      if (e == 0) { // copy-on-write: the rest of the cluster keeps the backing's bytes
         readBacking(start, whole.limit((int) Math.min(cluster, size() - start)));
+      }
+      if (flaw == Flaw.NO_COPY_ON_WRITE) {
+        whole = ByteBuffer.allocate(cluster); // the bug: the rest of the cluster reads zeros
       }
       whole.clear().position(within);
       whole.put(part).clear();

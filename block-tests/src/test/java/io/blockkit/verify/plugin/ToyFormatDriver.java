@@ -69,6 +69,11 @@ public final class ToyFormatDriver implements BlockDriver {
     return new ToyFormatDriver(readOnly, flaw);
   }
 
+  /** The bug this build has, if any. */
+  Flaw flaw() {
+    return flaw;
+  }
+
   @Override
   public String name() {
     return NAME;
@@ -154,6 +159,6 @@ public final class ToyFormatDriver implements BlockDriver {
     OpenRequest r = flaw != Flaw.DECLARES_WRITE ? request
         : new OpenRequest(request.location(), request.child(), request.options(), true,
             request.forceShare(), request.probedBy(), request.warnings(), request.related());
-    return ToyDevice.open(this, r, header, flaw);
+    return ToyDevice.open(this, r, header);
   }
 }
