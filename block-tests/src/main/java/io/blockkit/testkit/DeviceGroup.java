@@ -20,6 +20,11 @@ abstract class DeviceGroup extends KitSupport {
     this.subject = subject;
   }
 
+  @Override
+  protected String subjectName() {
+    return subject.subjectName();
+  }
+
   /** {@link BlockDriverConformanceTest#create(long)}, closed automatically after the test. */
   final BlockDevice fresh(long size) throws IOException {
     BlockDevice d = closeAfterTest(subject.create(size));

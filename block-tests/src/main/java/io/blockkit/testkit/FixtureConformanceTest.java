@@ -142,7 +142,7 @@ public abstract class FixtureConformanceTest extends KitSupport {
         if (!ok) {
           fail("extent " + e.offset() + "+" + e.length() + " (data " + e.data() + ", zero "
               + e.zero() + ", allocated " + e.allocated() + ") overlaps the fixture's "
-              + r.kind() + " run " + r.offset() + "+" + r.length());
+              + r.kind() + " run " + r.offset() + "+" + r.length() + seedNote());
         }
       }
     }

@@ -133,6 +133,11 @@ public abstract class FormatConformanceTest extends KitSupport {
     }
 
     @Override
+    protected String subjectName() {
+      return nestedName(FormatConformanceTest.this, this);
+    }
+
+    @Override
     protected BlockDriver driver() {
       return FormatConformanceTest.this.driver();
     }
@@ -205,6 +210,11 @@ public abstract class FormatConformanceTest extends KitSupport {
 
   /** The chain suite with this test's hooks. */
   abstract class Chains extends ChainConformanceTest {
+    @Override
+    protected String subjectName() {
+      return nestedName(FormatConformanceTest.this, this);
+    }
+
     @Override
     protected BlockDriver driver() {
       return FormatConformanceTest.this.driver();

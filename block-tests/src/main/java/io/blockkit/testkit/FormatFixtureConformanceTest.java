@@ -44,6 +44,11 @@ public abstract class FormatFixtureConformanceTest extends KitSupport {
     abstract Storage newStorage() throws IOException;
 
     @Override
+    protected String subjectName() {
+      return nestedName(FormatFixtureConformanceTest.this, this);
+    }
+
+    @Override
     protected BlockDriver driver() {
       return FormatFixtureConformanceTest.this.driver();
     }

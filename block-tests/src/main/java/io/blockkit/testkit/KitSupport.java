@@ -39,12 +39,10 @@ public abstract class KitSupport {
 
   private final List<Closeable> owned = new ArrayList<>();
   private Random random;
-  private String seedNote;
 
   @BeforeEach
   final void setUpSeed(TestInfo info) {
     random = new Random(SEED ^ info.getDisplayName().hashCode());
-    seedNote = " [seed " + SEED + ", rerun with -Dblockkit.seed=" + SEED + "]";
   }
 
   @AfterEach
@@ -71,9 +69,22 @@ public abstract class KitSupport {
     return random;
   }
 
-  /** The seed note to append to assertion messages. */
+  /** What is under test and the seed, to append to assertion messages. */
   protected final String seedNote() {
-    return seedNote;
+    return " [" + subjectName() + "; seed " + SEED + ", rerun with -Dblockkit.seed=" + SEED + "]";
+  }
+
+  /**
+   * What is under test, for failure messages: the test class, and for the kit's nested suites
+   * the variant and protocol ({@code SmallClusters.OnFiles}), which test reports may not show.
+   */
+  protected String subjectName() {
+    return getClass().getSimpleName();
+  }
+
+  /** {@code outer.inner}: the name of a suite nested in {@code outer}. */
+  static String nestedName(KitSupport outer, Object inner) {
+    return outer.subjectName() + "." + inner.getClass().getSimpleName();
   }
 
   /** A name unique in this JVM, for memory images and temporary files. */
@@ -187,14 +198,14 @@ public abstract class KitSupport {
         length);
     if (at >= 0) {
       fail(what + ": first difference at image offset " + (imageOffset + at) + ": expected "
-          + (expected[expOffset + at] & 0xff) + ", read " + (actual[at] & 0xff) + seedNote);
+          + (expected[expOffset + at] & 0xff) + ", read " + (actual[at] & 0xff) + seedNote());
     }
   }
 
   /** Compares the whole image with {@code model}. */
   protected final void assertImageEquals(byte[] model, BlockDevice d, String what)
       throws IOException {
-    assertEquals(model.length, d.size(), what + ": size" + seedNote);
+    assertEquals(model.length, d.size(), what + ": size" + seedNote());
     assertSameBytes(model, 0, snapshot(d), 0, model.length, what);
   }
 
@@ -209,17 +220,17 @@ public abstract class KitSupport {
     long pos = 0;
     while (pos < size) {
       Extent e = d.blockStatus(pos, size - pos);
-      assertEquals(pos, e.offset(), what + ": extent start" + seedNote);
+      assertEquals(pos, e.offset(), what + ": extent start" + seedNote());
       assertTrue(e.length() > 0 && e.end() <= size, what + ": extent " + e + " outside image of "
-          + size + seedNote);
+          + size + seedNote());
       boolean allZero = isZero(readAll(d, e.offset(), Math.toIntExact(e.length())));
       if (e.zero()) {
         assertTrue(allZero, what + ": extent " + e.offset() + "+" + e.length()
-            + " is reported ZERO but holds nonzero bytes" + seedNote);
+            + " is reported ZERO but holds nonzero bytes" + seedNote());
       }
       if (!allZero) {
         assertTrue(e.data(), what + ": extent " + e.offset() + "+" + e.length()
-            + " holds data but is not reported DATA" + seedNote);
+            + " holds data but is not reported DATA" + seedNote());
       }
       out.add(e);
       pos = e.end();
@@ -234,9 +245,9 @@ public abstract class KitSupport {
       long off = (long) (random.nextDouble() * size);
       long len = 1 + (long) (random.nextDouble() * Math.min(size - off, 300_000));
       Extent e = d.blockStatus(off, len);
-      assertEquals(off, e.offset(), "extent start" + seedNote);
+      assertEquals(off, e.offset(), "extent start" + seedNote());
       assertTrue(e.length() >= 1 && e.length() <= len,
-          "extent length " + e.length() + " for a query of " + len + seedNote);
+          "extent length " + e.length() + " for a query of " + len + seedNote());
     }
   }
 

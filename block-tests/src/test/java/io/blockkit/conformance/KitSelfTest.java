@@ -47,14 +47,18 @@ class KitSelfTest {
     }
   }
 
-  /** The chain suite on memory, for a build of the toy format with {@link #flaw()}. */
+  /** The chain suite on memory, for a build of the toy format with a flaw. */
   @ExtendWith(OnlyInsideKitSelfTest.class)
   abstract static class Chains extends ChainConformanceTest {
-    abstract Flaw flaw();
+    private final Flaw flaw;
+
+    Chains(Flaw flaw) {
+      this.flaw = flaw;
+    }
 
     @Override
     protected BlockDriver driver() {
-      return ToyFormatDriver.withFlaw(flaw(), false);
+      return ToyFormatDriver.withFlaw(flaw, false);
     }
 
     @Override
@@ -64,41 +68,41 @@ class KitSelfTest {
   }
 
   static final class SoundChains extends Chains {
-    @Override
-    Flaw flaw() {
-      return Flaw.NONE;
+    SoundChains() {
+      super(Flaw.NONE);
     }
   }
 
   static final class ChainsWithoutCopyOnWrite extends Chains {
-    @Override
-    Flaw flaw() {
-      return Flaw.NO_COPY_ON_WRITE;
+    ChainsWithoutCopyOnWrite() {
+      super(Flaw.NO_COPY_ON_WRITE);
     }
   }
 
   static final class ChainsWhereZeroesFallThrough extends Chains {
-    @Override
-    Flaw flaw() {
-      return Flaw.ZEROES_FALL_THROUGH;
+    ChainsWhereZeroesFallThrough() {
+      super(Flaw.ZEROES_FALL_THROUGH);
     }
   }
 
   static final class ChainsWhereStatusClaimsData extends Chains {
-    @Override
-    Flaw flaw() {
-      return Flaw.STATUS_CLAIMS_DATA;
+    ChainsWhereStatusClaimsData() {
+      super(Flaw.STATUS_CLAIMS_DATA);
     }
   }
 
-  /** The fixture suite on memory and files, for a read-only build with {@link #flaw()}. */
+  /** The fixture suite on memory and files, for a read-only build with a flaw. */
   @ExtendWith(OnlyInsideKitSelfTest.class)
   abstract static class Fixture extends FormatFixtureConformanceTest {
-    abstract Flaw flaw();
+    private final Flaw flaw;
+
+    Fixture(Flaw flaw) {
+      this.flaw = flaw;
+    }
 
     @Override
     protected BlockDriver driver() {
-      return ToyFormatDriver.withFlaw(flaw(), true);
+      return ToyFormatDriver.withFlaw(flaw, true);
     }
 
     @Override
@@ -108,30 +112,26 @@ class KitSelfTest {
   }
 
   static final class SoundFixture extends Fixture {
-    @Override
-    Flaw flaw() {
-      return Flaw.NONE;
+    SoundFixture() {
+      super(Flaw.NONE);
     }
   }
 
   static final class FixtureMisreadAcrossClusters extends Fixture {
-    @Override
-    Flaw flaw() {
-      return Flaw.MISREADS_ACROSS_CLUSTERS;
+    FixtureMisreadAcrossClusters() {
+      super(Flaw.MISREADS_ACROSS_CLUSTERS);
     }
   }
 
   static final class FixtureWhereStatusClaimsData extends Fixture {
-    @Override
-    Flaw flaw() {
-      return Flaw.STATUS_CLAIMS_DATA;
+    FixtureWhereStatusClaimsData() {
+      super(Flaw.STATUS_CLAIMS_DATA);
     }
   }
 
   static final class FixtureDeclaringWrite extends Fixture {
-    @Override
-    Flaw flaw() {
-      return Flaw.DECLARES_WRITE;
+    FixtureDeclaringWrite() {
+      super(Flaw.DECLARES_WRITE);
     }
   }
 
