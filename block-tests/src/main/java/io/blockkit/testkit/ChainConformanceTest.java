@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import io.blockkit.api.BackingChain;
 import io.blockkit.api.BackingLink;
@@ -14,11 +13,9 @@ import io.blockkit.api.DriverFeature;
 import io.blockkit.api.Extent;
 import io.blockkit.api.error.BackingChainException;
 import io.blockkit.registry.BlockRegistry;
-import io.blockkit.registry.OpenParams;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -46,8 +43,7 @@ import org.junit.jupiter.api.Test;
  * directly only to run it for a driver outside a {@link FormatConformanceTest}.
  */
 public abstract class ChainConformanceTest extends KitSupport {
-  private BlockRegistry registry;
-  private Storage storage;
+  private ChainBench bench;
 
   // ---------------------------------------------------------------- hooks
 
@@ -75,7 +71,10 @@ public abstract class ChainConformanceTest extends KitSupport {
     return qemuOverlayOptions(size, backingName, backingFormat);
   }
 
-  /** qemu-img's create options for an image over a backing: {@code size}, {@code backing_file}, {@code backing_fmt}. */
+  /**
+   * qemu-img's create options for an image over a backing: {@code size}, {@code backing_file} and
+   * {@code backing_fmt}.
+   */
   public static Map<String, String> qemuOverlayOptions(long size, String backingName,
       String backingFormat) {
     Map<String, String> o = new LinkedHashMap<>();
@@ -96,171 +95,26 @@ public abstract class ChainConformanceTest extends KitSupport {
   final void setUpChain() throws IOException {
     BlockDriver d = driver();
     assumeFeature(d, DriverFeature.BACKING, "it has no backing files");
-    String readOnly = "a read-only driver proves its chains with a FixtureConformanceTest whose "
-        + "fixture holds the backing file";
+    String readOnly = "a read-only driver proves its chains with a FormatFixtureConformanceTest "
+        + "whose fixture holds the backing file";
     assumeFeature(d, DriverFeature.CREATE, readOnly);
     assumeFeature(d, DriverFeature.WRITE, readOnly);
-    registry = registry();
+    BlockRegistry registry = registry();
     requireDriver(registry, "raw");
-    storage = closeAfterTest(newStorage());
-  }
-
-  // ---------------------------------------------------------------- helpers
-
-  private int cluster() {
-    return naturalBlockSize();
-  }
-
-  private String top() {
-    return "top." + driver().name();
-  }
-
-  /** Stores a raw image {@code name} of {@code size} bytes drawn from {@code lo..hi}. */
-  private byte[] rawBase(String name, int size, int lo, int hi) throws IOException {
-    byte[] content = randomBytes(size, lo, hi);
-    storage.put(name, content);
-    return content;
-  }
-
-  private void createOverlay(String name, long size, String backingName, String backingFormat)
-      throws IOException {
-    registry.create(storage.location(name), driver().name(),
-        overlayOptions(size, backingName, backingFormat));
-  }
-
-  private OpenParams params(boolean readOnly, Map<String, String> options) {
-    return OpenParams.defaults().withFormat(driver().name()).withReadOnly(readOnly)
-        .withOptions(options).withWarnings(w -> { });
-  }
-
-  /** Opens {@code name} until the end of the test (or an earlier close). */
-  private BlockDevice open(String name, boolean readOnly) throws IOException {
-    return closeAfterTest(registry.open(storage.location(name), params(readOnly, Map.of())));
-  }
-
-  /** A check of an open image. */
-  private interface Check {
-    void on(BlockDevice d) throws IOException;
-  }
-
-  /** Opens {@code name}, checks it and closes it again (a host file takes one writer at a time). */
-  private void reopened(String name, boolean readOnly, Map<String, String> options, Check check)
-      throws IOException {
-    try (BlockDevice d = registry.open(storage.location(name), params(readOnly, options))) {
-      check.on(d);
-    }
-  }
-
-  /** A raw base of {@code clusters} clusters (bytes 1..127) under a same-sized overlay. */
-  private ChainModel simpleChain(int clusters) throws IOException {
-    int size = clusters * cluster();
-    ChainModel model = new ChainModel(cluster(), rawBase("base.raw", size, 1, 127));
-    createOverlay(top(), size, "base.raw", "raw");
-    model.overlay(size);
-    return model;
-  }
-
-  /** The top reads as the model says, and every byte is decided at the model's depth. */
-  private void assertChainMatches(BlockDevice top, ChainModel model, String what)
-      throws IOException {
-    byte[] content = model.top().content();
-    assertImageEquals(content, top, what);
-    assertEquals(model.depthCount(), BackingChain.layers(top).size(), what + ": images in chain");
-    long pos = 0;
-    while (pos < top.size()) {
-      BackingChain.Status s = BackingChain.status(top, pos, top.size() - pos);
-      Extent e = s.extent();
-      assertEquals(pos, e.offset(), what + ": run start");
-      assertTrue(e.end() <= top.size(), what + ": run " + e + " past the end");
-      for (long p = pos; p < e.end(); p++) {
-        if (model.depth(p) != s.depth()) {
-          fail(what + ": byte " + p + " is decided at depth " + s.depth() + " (run " + e.offset()
-              + "+" + e.length() + " of " + s.layer().location() + "), the model says depth "
-              + model.depth(p) + seedNote());
-        }
-        if (content[(int) p] != 0 && (e.zero() || !e.data())) {
-          fail(what + ": byte " + p + " holds data but its run " + e + " says otherwise"
-              + seedNote());
-        }
-      }
-      pos = e.end();
-    }
-  }
-
-  /**
-   * With the backing dropped ({@code backing=null}), the clusters the top allocates still read
-   * as the model says and the others read zeros: what the top copied on write is its own.
-   */
-  private void assertDetachedReads(String name, ChainModel.Layer top, String what)
-      throws IOException {
-    byte[] expected = top.content();
-    for (int p = 0; p < expected.length; p++) {
-      if (!top.allocates(p)) {
-        expected[p] = 0;
-      }
-    }
-    reopened(name, true, Map.of("backing", "null"), detached -> {
-      assertTrue(detached.backing().isEmpty(), "backing=null still opened a backing");
-      assertImageEquals(expected, detached, what + ", read with backing=null");
-    });
-  }
-
-  /** Each byte of {@code got} equals {@code a} or {@code b} there. */
-  private void assertEachByteIsOneOf(byte[] got, byte[] a, byte[] b, String what) {
-    for (int p = 0; p < got.length; p++) {
-      if (got[p] != a[p] && got[p] != b[p]) {
-        fail(what + ": byte " + p + " reads " + (got[p] & 0xff) + ", expected " + (a[p] & 0xff)
-            + (a[p] != b[p] ? " or " + (b[p] & 0xff) : "") + seedNote());
-      }
-    }
-  }
-
-  /**
-   * Random writes and zero writes into about half of the layer's clusters, always leaving one of
-   * the first four alone, so that every layer of a chain shows through somewhere.
-   */
-  private void randomOps(BlockDevice d, ChainModel.Layer layer, int count) throws IOException {
-    int c = cluster();
-    int clusters = (layer.size() + c - 1) / c;
-    BitSet touched = new BitSet();
-    for (int k = 0; k < clusters; k++) {
-      touched.set(k, random().nextBoolean());
-    }
-    touched.clear(random().nextInt(Math.min(4, clusters)));
-    if (touched.isEmpty()) {
-      touched.set(clusters - 1);
-    }
-    for (int i = 0; i < count; i++) {
-      int k = touched.nextSetBit(random().nextInt(clusters));
-      k = k < 0 ? touched.nextSetBit(0) : k;
-      int off = k * c + random().nextInt(c);
-      int end = Math.min(layer.size(), (touched.get(k + 1) ? k + 2 : k + 1) * c);
-      if (off >= end) {
-        continue; // inside the partial last cluster, past the end
-      }
-      int len = 1 + random().nextInt(end - off);
-      if (random().nextInt(10) < 7) {
-        byte[] data = randomBytes(len, 128, 255);
-        writeAll(d, off, data);
-        layer.write(off, data);
-      } else {
-        d.writeZeroes(off, len);
-        layer.writeZeroes(off, len);
-      }
-    }
+    bench = new ChainBench(this, registry, closeAfterTest(newStorage()));
   }
 
   // ---------------------------------------------------------------- tests
 
   @Test
   public void unallocatedRangesReadTheBacking() throws IOException {
-    ChainModel model = simpleChain(8);
-    BlockDevice top = open(top(), false);
+    ChainModel model = bench.simpleChain(8);
+    BlockDevice top = bench.open(bench.top(), false);
     assertTrue(top.backing().orElseThrow().isReadOnly(), "the backing opens read-only");
-    assertChainMatches(top, model, "fresh overlay");
+    bench.assertChainMatches(top, model, "fresh overlay");
     byte[] content = model.top().content();
     for (int i = 0; i < 200; i++) {
-      int[] r = randomRange(content.length, cluster());
+      int[] r = randomRange(content.length, bench.cluster());
       assertSameBytes(content, r[0], readAll(top, r[0], r[1]), r[0], r[1], "read of " + r[1]);
     }
     for (long pos = 0; pos < top.size(); ) {
@@ -272,12 +126,12 @@ public abstract class ChainConformanceTest extends KitSupport {
 
   @Test
   public void infoNamesTheBacking() throws IOException {
-    simpleChain(2);
+    bench.simpleChain(2);
     for (boolean readOnly : new boolean[] {false, true}) {
-      reopened(top(), readOnly, Map.of(), d -> {
+      bench.reopened(bench.top(), readOnly, Map.of(), d -> {
         BackingLink link = d.info().backing();
         assertEquals("base.raw", link.filename(), "the name as stored");
-        assertEquals(storage.location("base.raw"), link.fullFilename(), "where it points");
+        assertEquals(bench.storage.location("base.raw"), link.fullFilename(), "where it points");
         assertEquals("raw", link.format(), "the format as stored");
       });
     }
@@ -285,30 +139,32 @@ public abstract class ChainConformanceTest extends KitSupport {
 
   @Test
   public void pastAShorterBackingsEndReadsZeros() throws IOException {
-    int c = cluster();
+    int c = bench.cluster();
     int baseSize = 2 * c + c / 2 + 7;
-    ChainModel model = new ChainModel(c, rawBase("base.raw", baseSize, 1, 127));
+    ChainModel model = new ChainModel(c, bench.rawBase("base.raw", baseSize, 1, 127));
     ChainModel.Layer layer = model.overlay(6 * c);
-    createOverlay(top(), 6L * c, "base.raw", "raw");
-    BlockDevice top = open(top(), false);
-    assertChainMatches(top, model, "over a shorter backing");
+    bench.createOverlay(bench.top(), 6L * c, "base.raw", "raw");
+    BlockDevice top = bench.open(bench.top(), false);
+    bench.assertChainMatches(top, model, "over a shorter backing");
     // copy-on-write of the cluster holding the backing's end: its head from the backing, the
     // rest zeros
     byte[] data = randomBytes(10, 128, 255);
     writeAll(top, 2L * c + 3, data);
     layer.write(2 * c + 3, data);
-    assertChainMatches(top, model, "after a write into the cluster holding the backing's end");
+    bench.assertChainMatches(top, model,
+        "after a write into the cluster holding the backing's end");
     top.close();
-    reopened(top(), true, Map.of(), d -> assertChainMatches(d, model, "after reopening"));
-    assertDetachedReads(top(), layer, "after reopening");
+    bench.reopened(bench.top(), true, Map.of(),
+        d -> bench.assertChainMatches(d, model, "after reopening"));
+    bench.assertDetachedReads(bench.top(), layer, "after reopening");
   }
 
   @Test
   public void partialWritesCopyTheRestOfTheClusterFromTheBacking() throws IOException {
-    int c = cluster();
-    ChainModel model = simpleChain(10);
+    int c = bench.cluster();
+    ChainModel model = bench.simpleChain(10);
     ChainModel.Layer layer = model.top();
-    BlockDevice top = open(top(), false);
+    BlockDevice top = bench.open(bench.top(), false);
     int[][] writes = {
         {0, 1}, // the first byte of cluster 0
         {c + c / 2 - 50, 100}, // inside cluster 1
@@ -321,20 +177,21 @@ public abstract class ChainConformanceTest extends KitSupport {
       byte[] data = randomBytes(w[1], 128, 255);
       writeAll(top, w[0], data);
       layer.write(w[0], data);
-      assertChainMatches(top, model, "after writing " + w[1] + " bytes at " + w[0]);
+      bench.assertChainMatches(top, model, "after writing " + w[1] + " bytes at " + w[0]);
     }
     top.flush();
     top.close();
-    reopened(top(), false, Map.of(), d -> assertChainMatches(d, model, "after reopening"));
-    assertDetachedReads(top(), layer, "after partial writes");
+    bench.reopened(bench.top(), false, Map.of(),
+        d -> bench.assertChainMatches(d, model, "after reopening"));
+    bench.assertDetachedReads(bench.top(), layer, "after partial writes");
   }
 
   @Test
   public void writesNeverChangeTheBacking() throws IOException {
-    int c = cluster();
-    simpleChain(6);
-    byte[] base = storage.get("base.raw");
-    BlockDevice top = open(top(), false);
+    int c = bench.cluster();
+    bench.simpleChain(6);
+    byte[] base = bench.storage.get("base.raw");
+    BlockDevice top = bench.open(bench.top(), false);
     for (int i = 0; i < 40; i++) {
       int off = random().nextInt(6 * c);
       int len = 1 + random().nextInt(Math.min(6 * c - off, 2 * c));
@@ -346,7 +203,7 @@ public abstract class ChainConformanceTest extends KitSupport {
     }
     top.flush();
     top.close();
-    byte[] after = storage.get("base.raw");
+    byte[] after = bench.storage.get("base.raw");
     assertEquals(base.length, after.length, "the backing's length");
     assertSameBytes(base, 0, after, 0, base.length, "the backing after writes to its overlay");
   }
@@ -357,10 +214,10 @@ public abstract class ChainConformanceTest extends KitSupport {
    */
   @Test
   public void zeroedAndDiscardedRangesNeverRevertToTheBacking() throws IOException {
-    int c = cluster();
-    ChainModel model = simpleChain(8);
+    int c = bench.cluster();
+    ChainModel model = bench.simpleChain(8);
     byte[] base = model.top().content();
-    BlockDevice top = open(top(), false);
+    BlockDevice top = bench.open(bench.top(), false);
     byte[] exact = base.clone();
     for (int k : new int[] {1, 2, 6}) {
       byte[] data = randomBytes(c, 128, 255);
@@ -377,7 +234,7 @@ public abstract class ChainConformanceTest extends KitSupport {
       top.discard((long) k * c, c);
       Arrays.fill(orZero, k * c, (k + 1) * c, (byte) 0);
     }
-    assertEachByteIsOneOf(snapshot(top), exact, orZero, "after zeroing and discarding");
+    bench.assertEachByteIsOneOf(snapshot(top), exact, orZero, "after zeroing and discarding");
     for (int k : new int[] {0, 1}) {
       assertEquals(0, BackingChain.status(top, (long) k * c, c).depth(),
           "a zeroed cluster " + k + " is decided by the overlay");
@@ -385,7 +242,8 @@ public abstract class ChainConformanceTest extends KitSupport {
     byte[] before = snapshot(top);
     top.flush();
     top.close();
-    reopened(top(), false, Map.of(), d -> assertImageEquals(before, d, "after reopening"));
+    bench.reopened(bench.top(), false, Map.of(),
+        d -> assertImageEquals(before, d, "after reopening"));
     // With the backing dropped, whatever the overlay decided reads as before; the rest zeros.
     byte[] decided = new byte[before.length];
     byte[] orOld = new byte[before.length];
@@ -394,42 +252,43 @@ public abstract class ChainConformanceTest extends KitSupport {
       decided[p] = k <= 3 || k == 6 ? before[p] : 0; // written, zeroed, or discarded after writing
       orOld[p] = k == 4 ? before[p] : decided[p]; // discarded while unallocated: either
     }
-    reopened(top(), true, Map.of("backing", "null"), d -> assertEachByteIsOneOf(snapshot(d),
-        decided, orOld, "with backing=null after zeroing and discarding"));
+    bench.reopened(bench.top(), true, Map.of("backing", "null"), d -> bench.assertEachByteIsOneOf(
+        snapshot(d), decided, orOld, "with backing=null after zeroing and discarding"));
   }
 
   @Test
   public void chainDepthsMatchAModel() throws IOException {
-    int c = cluster();
+    int c = bench.cluster();
     String mid = "mid." + driver().name();
-    ChainModel model = new ChainModel(c, rawBase("base.raw", 5 * c + 300, 1, 127));
-    createOverlay(mid, 7L * c, "base.raw", "raw");
-    reopened(mid, false, Map.of(), m -> {
-      randomOps(m, model.overlay(7 * c), 12);
+    ChainModel model = new ChainModel(c, bench.rawBase("base.raw", 5 * c + 300, 1, 127));
+    bench.createOverlay(mid, 7L * c, "base.raw", "raw");
+    bench.reopened(mid, false, Map.of(), m -> {
+      bench.randomOps(m, model.overlay(7 * c), 12);
       m.flush();
     });
-    createOverlay(top(), 8L * c, mid, driver().name());
-    BlockDevice top = open(top(), false);
-    randomOps(top, model.overlay(8 * c), 12);
-    assertChainMatches(top, model, "raw base, " + driver().name() + " middle and top");
+    bench.createOverlay(bench.top(), 8L * c, mid, driver().name());
+    BlockDevice top = bench.open(bench.top(), false);
+    bench.randomOps(top, model.overlay(8 * c), 12);
+    bench.assertChainMatches(top, model, "raw base, " + driver().name() + " middle and top");
     top.close();
-    reopened(top(), true, Map.of(), d -> assertChainMatches(d, model, "after reopening"));
+    bench.reopened(bench.top(), true, Map.of(),
+        d -> bench.assertChainMatches(d, model, "after reopening"));
   }
 
   @Test
   public void backingOverridesThroughTheRegistry() throws IOException {
-    int c = cluster();
-    rawBase("a.raw", 4 * c, 1, 127);
-    byte[] b = rawBase("b.raw", 4 * c, 128, 255);
-    createOverlay(top(), 4L * c, "a.raw", "raw");
+    int c = bench.cluster();
+    bench.rawBase("a.raw", 4 * c, 1, 127);
+    byte[] b = bench.rawBase("b.raw", 4 * c, 128, 255);
+    bench.createOverlay(bench.top(), 4L * c, "a.raw", "raw");
     byte[] mine = randomBytes(c);
-    reopened(top(), false, Map.of(), w -> {
+    bench.reopened(bench.top(), false, Map.of(), w -> {
       writeAll(w, c, mine);
       w.flush();
     });
     byte[] expected = new byte[4 * c];
     System.arraycopy(mine, 0, expected, c, c);
-    reopened(top(), true, Map.of("backing", "null"), dropped -> {
+    bench.reopened(bench.top(), true, Map.of("backing", "null"), dropped -> {
       assertTrue(dropped.backing().isEmpty(), "backing=null opened a backing");
       assertImageEquals(expected, dropped, "with backing=null");
       assertEquals("a.raw", dropped.info().backing().filename(),
@@ -438,36 +297,39 @@ public abstract class ChainConformanceTest extends KitSupport {
     byte[] overB = expected.clone();
     System.arraycopy(b, 0, overB, 0, c);
     System.arraycopy(b, 2 * c, overB, 2 * c, 2 * c);
-    reopened(top(), true, Map.of("backing.file.filename", storage.location("b.raw"),
-        "backing.driver", "raw"), other -> assertImageEquals(overB, other,
-            "with backing.file.filename naming another image"));
+    Map<String, String> toB = Map.of("backing.file.filename", bench.storage.location("b.raw"),
+        "backing.driver", "raw");
+    bench.reopened(bench.top(), true, toB, other -> assertImageEquals(overB, other,
+        "with backing.file.filename naming another image"));
   }
 
   @Test
   public void aMissingBackingIsABackingChainException() throws IOException {
-    simpleChain(2);
-    storage.delete("base.raw");
-    String missing = storage.location("base.raw");
+    bench.simpleChain(2);
+    bench.storage.delete("base.raw");
+    String missing = bench.storage.location("base.raw");
     for (boolean readOnly : new boolean[] {true, false}) {
       BackingChainException e = assertThrows(BackingChainException.class,
-          () -> registry.open(storage.location(top()), params(readOnly, Map.of())));
+          () -> bench.registry.open(bench.storage.location(bench.top()),
+              bench.params(readOnly, Map.of())));
       assertEquals(missing, e.chain().get(e.chain().size() - 1), "the chain ends at the missing"
           + " image");
       assertTrue(e.getMessage().contains(missing), e.getMessage());
     }
     String other = "other." + driver().name();
     assertThrows(BackingChainException.class,
-        () -> createOverlay(other, 2L * cluster(), "gone.raw", "raw"));
-    assertFalse(storage.exists(other), "a create over a missing backing left an image behind");
+        () -> bench.createOverlay(other, 2L * bench.cluster(), "gone.raw", "raw"));
+    assertFalse(bench.storage.exists(other),
+        "a create over a missing backing left an image behind");
   }
 
   /** Threads writing disjoint parts of one unallocated cluster at once each copy-on-write it. */
   @Test
   public void concurrentPartialWritesIntoOneClusterAllLand() throws Exception {
-    int c = cluster();
-    ChainModel model = simpleChain(8);
+    int c = bench.cluster();
+    ChainModel model = bench.simpleChain(8);
     ChainModel.Layer layer = model.top();
-    BlockDevice top = open(top(), false);
+    BlockDevice top = bench.open(bench.top(), false);
     int writers = 4;
     int slice = c / writers;
     for (int k = 0; k < 8; k++) {
@@ -485,6 +347,6 @@ public abstract class ChainConformanceTest extends KitSupport {
       }
       ConcurrencyTests.runAll(tasks);
     }
-    assertChainMatches(top, model, "after concurrent partial writes");
+    bench.assertChainMatches(top, model, "after concurrent partial writes");
   }
 }

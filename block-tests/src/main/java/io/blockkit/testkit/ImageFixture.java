@@ -30,9 +30,9 @@ public record ImageFixture(String image, Map<String, byte[]> files, byte[] conte
   public enum Kind {
     /** The layer stores data: {@code data} is set. */
     DATA,
-    /** The layer decides the run reads zeros without storing data: {@code zero}, not {@code data}. */
+    /** The layer decides that the run reads zeros, storing nothing: {@code zero}, not data. */
     ZERO,
-    /** The layer leaves the run to its backing (or to zeros): neither {@code allocated} nor data. */
+    /** The layer leaves the run to its backing (or zeros): neither allocated nor data. */
     UNALLOCATED
   }
 

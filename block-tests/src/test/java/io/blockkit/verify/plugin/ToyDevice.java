@@ -188,7 +188,8 @@ final class ToyDevice extends AbstractBlockDevice {
           setEntry(c, zeroEntry);
         }
       } else {
-        writeInCluster(c, (int) (from - (long) c * cluster), ByteBuffer.allocate((int) (to - from)));
+        int within = (int) (from - (long) c * cluster);
+        writeInCluster(c, within, ByteBuffer.allocate((int) (to - from)));
       }
     });
   }

@@ -42,7 +42,7 @@ public final class ToyFormatDriver implements BlockDriver {
     STATUS_CLAIMS_DATA,
     /** A read starting in a data cluster takes the following clusters from the next host ones. */
     MISREADS_ACROSS_CLUSTERS,
-    /** The read-only build declares {@link DriverFeature#WRITE}, yet opens every image read-only. */
+    /** The read-only build declares {@link DriverFeature#WRITE}, yet opens images read-only. */
     DECLARES_WRITE
   }
 
