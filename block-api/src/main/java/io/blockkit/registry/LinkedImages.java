@@ -32,7 +32,20 @@ final class LinkedImages implements RelatedImages {
    */
   record Link(String display, BlockDriver protocol, String path) {
     Link(String display, BlockDevice bottom) {
-      this(display, bottom.driver(), bottom.location());
+      this(display, bottom.driver(), pathOf(bottom));
+    }
+
+    /**
+     * What the protocol opened: its node's location without the {@code proto:} prefix that
+     * protocols other than the default show in it ({@code memory:disk0}), which would otherwise
+     * be doubled when a name resolves next to it.
+     */
+    static String pathOf(BlockDevice bottom) {
+      String location = bottom.location();
+      String prefix = bottom.driver().name() + ":";
+      boolean shown = !bottom.driver().name().equals(BlockRegistry.DEFAULT_PROTOCOL)
+          && location.startsWith(prefix);
+      return shown ? location.substring(prefix.length()) : location;
     }
 
     String canonical() throws IOException {

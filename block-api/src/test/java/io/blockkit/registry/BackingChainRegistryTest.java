@@ -80,6 +80,17 @@ class BackingChainRegistryTest {
   }
 
   @Test
+  void namesResolveAlsoWhenTheProtocolShowsItsPrefixInLocations() throws Exception {
+    mem.showsPrefix = true; // like the memory driver: a device's location is "memory:name"
+    mem.store.put("vm/base.raw", filled(512, 6));
+    mem.store.put("vm/top.link", LinkFormat.image("base.raw", "raw"));
+    try (BlockDevice top = registry.open("mem:vm/top.link", ro())) {
+      assertEquals("mem:vm/base.raw", top.info().backing().fullFilename());
+      assertArrayEquals(filled(4, 6), read(top, 0, 4));
+    }
+  }
+
+  @Test
   void plainPathsResolveWithoutAPrefixAndAbsoluteNamesStayAbsolute() throws Exception {
     file.store.put("/abs/base.raw", filled(512, 1));
     file.store.put("dir/child.link", LinkFormat.image("/abs/base.raw", "raw"));

@@ -69,6 +69,8 @@ public final class FakeDrivers {
     final String name;
     final Map<String, byte[]> store = new ConcurrentHashMap<>();
     final List<ArrayDevice> opened = Collections.synchronizedList(new ArrayList<>());
+    /** Devices show their location with the protocol prefix, as the real memory driver does. */
+    volatile boolean showsPrefix;
     final List<String> deleted = Collections.synchronizedList(new ArrayList<>());
 
     MemProtocol(String name) {
@@ -112,7 +114,8 @@ public final class FakeDrivers {
         throw new ImageAccessException(request.location(), ImageAccessException.Reason.NOT_FOUND,
             null);
       }
-      ArrayDevice d = new ArrayDevice(this, request.location(), data, request.readOnly());
+      String shown = showsPrefix ? name() + ":" + request.location() : request.location();
+      ArrayDevice d = new ArrayDevice(this, shown, data, request.readOnly());
       opened.add(d);
       return d;
     }
