@@ -11,6 +11,8 @@ import io.blockkit.verify.Qemu;
 import io.blockkit.verify.Stress;
 import io.blockkit.verify.faults.FaultHarness.Recording;
 import io.blockkit.verify.faults.FaultHarness.Target;
+import io.blockkit.verify.formats.CrashImage;
+import io.blockkit.verify.formats.FormatUnderTest;
 import io.blockkit.verify.formats.Formats;
 import io.blockkit.verify.formats.QemuCheck;
 import io.blockkit.verify.formats.Support;
@@ -53,14 +55,28 @@ class PowerLossTest {
     }
   }
 
-  /** Each format's first crash image, named with whether qemu-img check judges it. */
+  /**
+   * Each format's first crash image that qemu-img reads (its first one if qemu-img reads none or
+   * has no check for it), named with whether qemu-img check judges it.
+   */
   static Stream<Named<Target>> fileTargets() {
     return Formats.all().stream().map(f -> {
-      Target t = new Target(f, f.crashImages().get(0), null);
-      Support<QemuCheck> q = f.qemuCheck();
+      Support<QemuCheck> q = qemuCheck(f);
+      CrashImage image = f.crashImages().stream()
+          .filter(c -> !q.applies() || q.get().reads(c.variant())).findFirst().orElseThrow();
+      Target t = new Target(f, image, null);
       return Named.of(t + (q.applies() ? ", with qemu-img check -f " + q.get().format()
           : ", without qemu-img check (" + q.whyNot() + ")"), t);
     });
+  }
+
+  /** The format's qemu-img check, if it reads one of its crash images. */
+  private static Support<QemuCheck> qemuCheck(FormatUnderTest f) {
+    Support<QemuCheck> q = f.qemuCheck();
+    if (q.applies() && f.crashImages().stream().noneMatch(c -> q.get().reads(c.variant()))) {
+      return Support.not("qemu-img reads none of its crash images");
+    }
+    return q;
   }
 
   /**
@@ -70,7 +86,7 @@ class PowerLossTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("fileTargets")
   void crashPointsOverAFile(Target target) throws IOException {
-    Support<QemuCheck> qemu = target.format().qemuCheck();
+    Support<QemuCheck> qemu = qemuCheck(target.format());
     if (qemu.applies()) {
       Qemu.require("qemu-img");
     }

@@ -11,6 +11,11 @@ public interface QemuCheck {
   /** The {@code -f} argument. */
   String format();
 
+  /** Whether qemu-img opens images of {@code v} at all (QEMU may support fewer variants). */
+  default boolean reads(Variant v) {
+    return true;
+  }
+
   /**
    * Why qemu-img check's verdict on a crash image, before repair, is not acceptable; null when it
    * is. Default: exit 0 (clean) or 3 (leaks only).

@@ -115,6 +115,12 @@ public final class VdiUnderTest implements FormatUnderTest {
       return "vdi";
     }
 
+    /** QEMU opens only 1 MiB blocks without block_extra. */
+    @Override
+    public boolean reads(Variant v) {
+      return v.clusterSize() == MIB && v.tweak() == null;
+    }
+
     @Override
     public String crashImageProblem(Qemu.Result r) {
       if (r.exitCode() == 0 || r.exitCode() == 3) {
