@@ -55,7 +55,7 @@ public final class VdiUnderTest implements FormatUnderTest {
   public List<CrashImage> crashImages() {
     return List.of(new CrashImage(DYNAMIC_1M, 6 * MIB),
         new CrashImage(DYNAMIC_512K, 6 * MIB - 3 * 512),
-        new CrashImage(DYNAMIC_512K_EXTRA, 5 * MIB));
+        new CrashImage(DYNAMIC_512K_EXTRA, 5 * MIB), CrashImage.of(STATIC_512K));
   }
 
   @Override
