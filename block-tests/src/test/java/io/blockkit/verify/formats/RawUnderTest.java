@@ -9,7 +9,7 @@ import java.util.Map;
  * format's. Raw has no clusters; the suites aim at 64 KiB steps.
  */
 public final class RawUnderTest implements FormatUnderTest {
-  static final Variant RAW = Variant.of("raw", "(64K steps)", 64 * 1024, Map.of());
+  static final Variant RAW = Variant.of("raw", "64K steps", 64 * 1024, Map.of());
 
   @Override
   public String name() {
