@@ -77,9 +77,14 @@ class ConcurrentImageTest {
       return Math.toIntExact(variant.clusterSize());
     }
 
+    int effectiveRounds() {
+      return Stress.iterations(rounds, stressRounds);
+    }
+
     @Override
     public String toString() {
-      return variant + (onFile ? " over a file, " : " over memory, ") + rounds + " rounds";
+      return variant + (onFile ? " over a file, " : " over memory, ") + effectiveRounds()
+          + " rounds";
     }
   }
 
@@ -161,7 +166,7 @@ class ConcurrentImageTest {
   @MethodSource("oneBlockCases")
   void manyThreadsHitOneUnallocatedBlockAtOnce(Case c) throws Exception {
     long seed = Stress.seed();
-    int n = Stress.iterations(c.rounds(), c.stressRounds());
+    int n = c.effectiveRounds();
     // The bytes are made once: every round starts from a fresh image, so they need not change,
     // and block-sized arrays are costly to allocate by the thousand.
     OneBlockBytes bytes = new OneBlockBytes(seed, c.bs());
@@ -325,7 +330,7 @@ class ConcurrentImageTest {
   @MethodSource("mixedCases")
   void mixedWritersZeroersAndReaders(Case c) throws Exception {
     long seed = Stress.seed();
-    int n = Stress.iterations(c.rounds(), c.stressRounds());
+    int n = c.effectiveRounds();
     for (int round = 0; round < n; round++) {
       mixedRound(c, seed, round);
     }
