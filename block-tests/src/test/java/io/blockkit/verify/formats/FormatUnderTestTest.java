@@ -103,11 +103,25 @@ class FormatUnderTestTest {
     }
   }
 
+  /** What a check does with a fresh image. */
+  private interface OnImage {
+    void run(BlockDevice d) throws IOException;
+  }
+
+  /** Creates an image of {@code v} in memory, opens it read-write for {@code test}, deletes it. */
+  private static void onNewImage(Variant v, long size, OnImage test) throws IOException {
+    String location = Images.memoryName("descriptor");
+    v.create(location, size);
+    try (BlockDevice d = Images.open(location, v.format(), false)) {
+      test.run(d);
+    } finally {
+      Images.delete(location);
+    }
+  }
+
   /** A new image of the variant opens, reports its cluster size, checks clean, keeps integrity. */
   private static void createsVariant(FormatUnderTest f, Variant v) throws IOException {
-    String location = Images.memoryName("descriptor");
-    v.create(location, 3 * v.clusterSize() + 7);
-    try (BlockDevice d = Images.open(location, f.name(), false)) {
+    onNewImage(v, 3 * v.clusterSize() + 7, d -> {
       ImageInfo info = d.info();
       assertEquals(f.name(), info.format());
       if (info.clusterSize() != 0) {
@@ -119,50 +133,40 @@ class FormatUnderTestTest {
         assertTrue(r.isClean(), v + ": " + r);
       }
       f.assertIntegrity(d, v, v + ", new image with two clusters written");
-    } finally {
-      Images.delete(location);
-    }
+    });
   }
 
   private static void discardFrees(FormatUnderTest f) throws IOException {
-    Variant v = f.variants().get(0);
     if (!f.discardFrees()) {
       Support.not("the descriptor declares that discard may keep the old data, so the suites "
           + "accept old data or zeros after a discard and use writeZeroes where they need zeros")
           .orSkip(f.name(), "discard-frees check");
     }
+    Variant v = f.variants().get(0);
     long cs = v.clusterSize();
-    String location = Images.memoryName("descriptor");
-    v.create(location, 3 * cs);
-    try (BlockDevice d = Images.open(location, f.name(), false)) {
+    onNewImage(v, 3 * cs, d -> {
       Images.write(d, cs, Images.pattern(2, (int) cs));
       d.discard(cs, cs);
       assertArrayEquals(new byte[(int) cs], Images.read(d, cs, (int) cs), "discarded cluster");
       if (f.tracksAllocation()) {
         assertEquals(Set.of(), PhysicalBlocks.dataClusters(d, cs), "clusters with data");
       }
-    } finally {
-      Images.delete(location);
-    }
+    });
   }
 
   private static void tracksAllocation(FormatUnderTest f) throws IOException {
-    Variant v = f.variants().get(0);
     if (!f.tracksAllocation()) {
       Support.not("the descriptor declares that block status does not say which clusters "
           + "hold data").orSkip(f.name(), "allocation check");
     }
+    Variant v = f.variants().get(0);
     long cs = v.clusterSize();
-    String location = Images.memoryName("descriptor");
-    v.create(location, 4 * cs);
-    try (BlockDevice d = Images.open(location, f.name(), false)) {
+    onNewImage(v, 4 * cs, d -> {
       assertEquals(Set.of(), PhysicalBlocks.dataClusters(d, cs), "a new image's data clusters");
       Images.write(d, 0, Images.pattern(3, 10));
       Images.write(d, 3 * cs - 1, Images.pattern(4, 2));
       assertEquals(Set.of(0L, 2L, 3L), PhysicalBlocks.dataClusters(d, cs), "clusters written");
-    } finally {
-      Images.delete(location);
-    }
+    });
   }
 
   private void qemuChecksItsImages(FormatUnderTest f) throws IOException {
