@@ -52,7 +52,6 @@ import org.junit.jupiter.params.provider.MethodSource;
  * round and the seed ({@code -Dblockkit.seed=N} repeats it).
  */
 class ConcurrentImageTest {
-  private static final int MIB = 1 << 20;
   private static final int WRITERS = 16;
   private static ExecutorService pool;
 
