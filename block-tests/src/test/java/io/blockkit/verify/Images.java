@@ -2,10 +2,13 @@ package io.blockkit.verify;
 
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.error.DataUnavailableException;
+import io.blockkit.memory.MemoryDriver;
 import io.blockkit.registry.BlockRegistry;
 import io.blockkit.registry.OpenParams;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
@@ -28,6 +31,26 @@ public final class Images {
   /** A memory location no other test uses: {@code memory:<prefix>-<n>}. */
   public static String memoryName(String prefix) {
     return "memory:" + prefix + "-" + NAMES.incrementAndGet() + "-" + System.nanoTime();
+  }
+
+  /**
+   * Where a new image goes: a fresh temporary file in {@code dir}, or a fresh memory location when
+   * {@code dir} is null.
+   */
+  public static String newLocation(Path dir, String prefix, String suffix) throws IOException {
+    return dir != null ? Files.createTempFile(dir, prefix, suffix).toString() : memoryName(prefix);
+  }
+
+  /** Removes what {@link #newLocation} made; a location already gone is fine. */
+  public static void delete(String location) throws IOException {
+    if (location.startsWith(MemoryDriver.NAME + ":")) {
+      String name = location.substring(MemoryDriver.NAME.length() + 1);
+      if (MemoryDriver.exists(name)) {
+        registry().driver(MemoryDriver.NAME).delete(name);
+      }
+    } else {
+      Files.deleteIfExists(Path.of(location));
+    }
   }
 
   /** Open parameters with warnings discarded. */

@@ -8,79 +8,76 @@ import io.blockkit.api.BlockDevice;
 import io.blockkit.api.CheckMode;
 import io.blockkit.api.CheckReport;
 import io.blockkit.api.options.OptionStrings;
+import io.blockkit.api.DriverFeature;
 import io.blockkit.verify.Images;
-import io.blockkit.verify.PhysicalBlocks;
+import io.blockkit.verify.MemoryFiles;
+import io.blockkit.verify.formats.CrashImage;
+import io.blockkit.verify.formats.FormatUnderTest;
+import io.blockkit.verify.formats.Formats;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Named;
 
 /**
- * Shared machinery of the fault-injection suites: VDI images over memory or a file, the stack
- * {@code vdi -> blkdebug -> protocol} opened through the registry from an option string, a
- * recording run that counts the child requests of each workload step, and the verification of
- * the raw storage a crash or failure left behind.
+ * Shared machinery of the fault-injection suites: images of every format under test over memory or
+ * a file, the stack {@code FORMAT -> blkdebug -> protocol} opened through the registry from an
+ * option string, a recording run that counts the child requests of each workload step, and the
+ * verification of the raw storage a crash or failure left behind.
  */
 final class FaultHarness {
   private FaultHarness() {}
 
-  /** An image to create: size, block size, extra bytes per block, and where it lives. */
-  record Target(String name, long size, long blockSize, long blockExtra, Path dir) {
+  /** A crash image of a format, in memory or in a file under {@code dir}. */
+  record Target(FormatUnderTest format, CrashImage image, Path dir) {
     boolean onFile() {
       return dir != null;
     }
 
     Target onFile(Path directory) {
-      return new Target(name + " on file", size, blockSize, blockExtra, directory);
+      return new Target(format, image, directory);
+    }
+
+    long size() {
+      return image.size();
+    }
+
+    long clusterSize() {
+      return image.variant().clusterSize();
+    }
+
+    /** A random workload for this image; discards only where the format's read back as zeros. */
+    Workload workload(long seed, int count) {
+      return Workload.random(seed, size(), clusterSize(), count, format.discardFrees());
     }
 
     @Override
     public String toString() {
-      return name;
+      return image + (onFile() ? " on file" : "");
     }
   }
 
-  /** Offset of header.block_extra in a version 1.1 header. */
-  private static final int BLOCK_EXTRA_OFFSET = 380;
+  /** The crash images of every format, named for parameterized tests. */
+  static Stream<Named<Target>> memoryTargets() {
+    return Formats.all().stream()
+        .flatMap(f -> f.crashImages().stream().map(c -> new Target(f, c, null)))
+        .map(t -> Named.of(t.toString(), t));
+  }
 
-  /** Creates a fresh dynamic image for {@code t}; returns its location for the registry. */
+  /** Creates a fresh image for {@code t}; returns its location for the registry. */
   static String create(Target t) throws IOException {
-    String location = t.onFile()
-        ? Files.createTempFile(t.dir(), "crash", ".vdi").toString()
-        : Images.memoryName("faults");
-    Map<String, String> o = new LinkedHashMap<>();
-    o.put("size", Long.toString(t.size()));
-    o.put("block_size", Long.toString(t.blockSize()));
-    Images.create(location, "vdi", o);
-    if (t.blockExtra() > 0) {
-      // create has no block_extra option; an empty dynamic image gets one by patching the field.
-      try (BlockDevice raw = Images.open(location, "raw", false)) {
-        ByteBuffer v = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
-        v.putInt(0, (int) t.blockExtra());
-        raw.write(BLOCK_EXTRA_OFFSET, v);
-      }
-    }
+    String location = Images.newLocation(t.dir(), "crash", "." + t.format().name());
+    t.image().variant().create(location, t.size());
     return location;
   }
 
-  static void delete(String location) throws IOException {
-    if (location.startsWith("memory:")) {
-      Images.registry().parseLocation(location).protocol().delete(location.substring(7));
-    } else {
-      Files.deleteIfExists(Path.of(location));
-    }
-  }
-
   /**
-   * Opens {@code driver=vdi,file.driver=blkdebug,file.<rules>,file.file.filename=<location>}
+   * Opens {@code driver=FORMAT,file.driver=blkdebug,file.<rules>,file.file.filename=<location>}
    * through the registry, as a user of blkdebug would.
    */
-  static BlockDevice openStack(String location, String rules) throws IOException {
-    StringBuilder s = new StringBuilder("driver=vdi,file.driver=blkdebug");
+  static BlockDevice openStack(Target t, String location, String rules) throws IOException {
+    StringBuilder s = new StringBuilder("driver=" + t.format().name() + ",file.driver=blkdebug");
     if (!rules.isEmpty()) {
       for (String rule : rules.split(",")) {
         s.append(",file.").append(rule);
@@ -90,9 +87,9 @@ final class FaultHarness {
     return Images.registry().open(OptionStrings.split(s.toString()), Images.quiet(null));
   }
 
-  /** A blkdebug counter of the node under {@code vdi}. */
-  static long counter(BlockDevice vdi, String key) throws IOException {
-    BlockDevice debug = vdi.child().orElseThrow();
+  /** A blkdebug counter of the node under the format. */
+  static long counter(BlockDevice image, String key) throws IOException {
+    BlockDevice debug = image.child().orElseThrow();
     assertEquals("blkdebug", debug.driver().name());
     return ((Number) debug.info().formatSpecific().get(key)).longValue();
   }
@@ -128,7 +125,7 @@ final class FaultHarness {
     long[] writes = new long[n];
     long[] flushes = new long[n];
     long[] bytes = new long[n];
-    try (BlockDevice d = openStack(location, "")) {
+    try (BlockDevice d = openStack(t, location, "")) {
       for (int j = 0; j < n; j++) {
         w.ops.get(j).run(d);
         writes[j] = counter(d, "writes");
@@ -136,7 +133,7 @@ final class FaultHarness {
         bytes[j] = counter(d, "bytes-written");
       }
     } finally {
-      delete(location);
+      Images.delete(location);
     }
     return new Recording(writes, flushes, bytes);
   }
@@ -148,34 +145,49 @@ final class FaultHarness {
 
   /**
    * Reopens the raw storage without the filter and checks what a crash or failure left: the open
-   * succeeds, check finds no corruption (leaks allowed), every block satisfies {@code oracle}
-   * before and after {@code check -r all}, which leaves a clean image with one physical block per
-   * allocated virtual block.
+   * succeeds and every block satisfies {@code oracle}; where the format has a check, it finds no
+   * corruption (leaks allowed), and where it repairs, {@code check -r all} leaves a clean image
+   * with every byte as before and the format's integrity intact, also after a read-only reopen.
    */
-  static void verifyReopened(String location, Workload w, BlockOracle oracle, String context)
-      throws IOException {
-    try (BlockDevice d = Images.open(location, "vdi", false)) {
-      CheckReport report = d.check(CheckMode.REPORT);
-      if (report.corruptions() != 0 || report.checkErrors() != 0) {
-        fail(context + ": check after reopening found corruption (only leaks are allowed): "
-            + report.messages());
+  static void verifyReopened(Target t, String location, Workload w, BlockOracle oracle,
+      String context) throws IOException {
+    FormatUnderTest f = t.format();
+    boolean checks = f.has(DriverFeature.CHECK);
+    try (BlockDevice d = Images.open(location, f.name(), false)) {
+      if (checks) {
+        assertNoCorruption(d.check(CheckMode.REPORT), context + ": check after reopening");
       }
       byte[] before = Images.readAll(d);
       assertBlocks(w, before, oracle, context + ", before repair");
-      CheckReport repaired = d.check(CheckMode.REPAIR_ALL);
-      assertTrue(repaired.isClean(), context + ": check -r all left " + repaired);
-      CheckReport again = d.check(CheckMode.REPORT);
-      assertTrue(again.isClean(), context + ": re-check after repair found " + again);
-      byte[] after = Images.readAll(d);
-      int at = Arrays.mismatch(before, after);
-      if (at >= 0) {
-        fail(context + ": repair changed byte " + at + " from " + before[at] + " to " + after[at]);
+      if (f.has(DriverFeature.REPAIR)) {
+        CheckReport repaired = d.check(CheckMode.REPAIR_ALL);
+        assertTrue(repaired.isClean(), context + ": check -r all left " + repaired);
+        CheckReport again = d.check(CheckMode.REPORT);
+        assertTrue(again.isClean(), context + ": re-check after repair found " + again);
+        byte[] after = Images.readAll(d);
+        int at = Arrays.mismatch(before, after);
+        if (at >= 0) {
+          fail(context + ": repair changed byte " + at + " from " + before[at] + " to "
+              + after[at]);
+        }
+        f.assertIntegrity(d, t.image().variant(), context + ", after repair");
       }
-      PhysicalBlocks.assertOneEach(d, w.blockSize, context + ", after repair");
     }
-    try (BlockDevice d = Images.open(location, "vdi", true)) {
-      CheckReport r = d.check(CheckMode.REPORT);
-      assertTrue(r.isClean(), context + ": read-only reopen after repair found " + r);
+    if (checks) {
+      try (BlockDevice d = Images.open(location, f.name(), true)) {
+        CheckReport r = d.check(CheckMode.REPORT);
+        if (f.has(DriverFeature.REPAIR)) {
+          assertTrue(r.isClean(), context + ": read-only reopen after repair found " + r);
+        } else {
+          assertNoCorruption(r, context + ": read-only reopen");
+        }
+      }
+    }
+  }
+
+  private static void assertNoCorruption(CheckReport report, String context) {
+    if (report.corruptions() != 0 || report.checkErrors() != 0) {
+      fail(context + " found corruption (only leaks are allowed): " + report.messages());
     }
   }
 
@@ -183,27 +195,23 @@ final class FaultHarness {
    * What a crash right now would leave, while the stack still has the image open: a copy of the
    * memory image's bytes must open, check without corruption and satisfy {@code oracle}.
    */
-  static void verifyCrashCopy(String memoryLocation, Workload w, BlockOracle oracle,
+  static void verifyCrashCopy(Target t, String memoryLocation, Workload w, BlockOracle oracle,
       String context) throws IOException {
     byte[] bytes;
     try (BlockDevice raw = Images.open(memoryLocation, "raw", true)) {
       bytes = Images.readAll(raw);
     }
-    String copy = Images.memoryName("crash-copy");
-    Images.create(copy, "raw", Map.of("size", Integer.toString(bytes.length)));
+    String copy = MemoryFiles.put("crash-copy", bytes);
     try {
-      try (BlockDevice raw = Images.open(copy, "raw", false)) {
-        raw.write(0, ByteBuffer.wrap(bytes));
-      }
-      try (BlockDevice d = Images.open(copy, "vdi", true)) {
-        CheckReport report = d.check(CheckMode.REPORT);
-        if (report.corruptions() != 0 || report.checkErrors() != 0) {
-          fail(context + ": a crash now would leave corruption: " + report.messages());
+      try (BlockDevice d = Images.open(copy, t.format().name(), true)) {
+        if (t.format().has(DriverFeature.CHECK)) {
+          assertNoCorruption(d.check(CheckMode.REPORT), context + ": a crash now would leave "
+              + "an image whose check");
         }
         assertBlocks(w, Images.readAll(d), oracle, context + ", if it crashed now");
       }
     } finally {
-      delete(copy);
+      Images.delete(copy);
     }
   }
 

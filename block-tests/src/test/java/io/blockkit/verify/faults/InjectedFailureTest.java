@@ -13,34 +13,36 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Named;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Every injected failure of a random workload: {@code fail-write=N} for every child write N,
+ * For the crash images of every format under test, every injected failure of a random workload:
+ * {@code fail-write=N} for every child write N,
  * {@code fail-flush=N} for every flush, and {@code fail-after-bytes} just past the bytes written
  * before each step (so the step's data write fails, and with a little slack its small metadata
  * writes still fit), each once ({@code once=on}) and permanently. The open device must keep
  * working or fail with an IOException, and what it reads must agree with {@link FailureModel};
- * the storage, reopened without the filter, must check without corruption, repair to clean, and
- * hold for every block contents the model allows (acknowledged data before the last successful
+ * the storage, reopened without the filter, must check without corruption and repair to clean
+ * (where the format checks and repairs), and hold for every block contents the model allows (acknowledged data before the last successful
  * flush present, no block holding data no request wrote there).
  */
 class InjectedFailureTest {
   /** With a permanent rule, requests after the first failure that still run. */
   private static final int AFTER_PERMANENT_FAILURE = 3;
 
-  static Stream<Target> targets() {
-    return Stream.of(PowerLossTest.VDI_1M, PowerLossTest.VDI_512K, PowerLossTest.VDI_512K_EXTRA);
+  static Stream<Named<Target>> targets() {
+    return FaultHarness.memoryTargets();
   }
 
-  @ParameterizedTest
+  @ParameterizedTest(name = "{0}")
   @MethodSource("targets")
   void everyInjectedFailure(Target target) throws IOException {
     long base = Stress.seed();
     int workloads = Stress.iterations(1, 8);
     for (int i = 0; i < workloads; i++) {
-      Workload w = Workload.random(base + 1000 + i, target.size(), target.blockSize(), 14);
+      Workload w = target.workload(base + 1000 + i, 14);
       Recording rec = FaultHarness.record(target, w);
       for (String rule : rules(rec)) {
         runWithFailure(target, w, rule, "base seed " + base);
@@ -78,9 +80,9 @@ class InjectedFailureTest {
     boolean permanent = !rule.contains("once=on");
     String location = FaultHarness.create(target);
     try {
-      Run run = new Run(w, location, context);
+      Run run = new Run(target, w, location, context);
       int afterFailure = 0;
-      BlockDevice d = FaultHarness.openStack(location, rule);
+      BlockDevice d = FaultHarness.openStack(target, location, rule);
       try {
         for (int j = 0; j < w.ops.size(); j++) {
           if (permanent && run.failures > 0 && afterFailure++ == AFTER_PERMANENT_FAILURE) {
@@ -113,21 +115,23 @@ class InjectedFailureTest {
           }
         }
       }
-      FaultHarness.verifyReopened(location, w, run.model.storageOracle(), context);
+      FaultHarness.verifyReopened(target, location, w, run.model.storageOracle(), context);
     } finally {
-      FaultHarness.delete(location);
+      Images.delete(location);
     }
   }
 
   /** One run's model and failure count. */
   private static final class Run {
+    final Target target;
     final Workload w;
     final String location;
     final String context;
     final FailureModel model;
     int failures;
 
-    Run(Workload w, String location, String context) {
+    Run(Target target, Workload w, String location, String context) {
+      this.target = target;
       this.w = w;
       this.location = location;
       this.context = context;
@@ -161,7 +165,7 @@ class InjectedFailureTest {
       model.flushed();
       if (failures > 0) {
         // A flush after a failure must not succeed unless what it acknowledges is durable.
-        FaultHarness.verifyCrashCopy(location, w, model.storageOracle(),
+        FaultHarness.verifyCrashCopy(target, location, w, model.storageOracle(),
             context + ", " + where);
       }
       return true;

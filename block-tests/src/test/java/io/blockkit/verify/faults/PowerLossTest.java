@@ -5,67 +5,94 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.blockkit.api.BlockDevice;
+import io.blockkit.api.DriverFeature;
+import io.blockkit.verify.Images;
 import io.blockkit.verify.Qemu;
 import io.blockkit.verify.Stress;
 import io.blockkit.verify.faults.FaultHarness.Recording;
 import io.blockkit.verify.faults.FaultHarness.Target;
+import io.blockkit.verify.formats.CrashImage;
+import io.blockkit.verify.formats.FormatUnderTest;
+import io.blockkit.verify.formats.Formats;
+import io.blockkit.verify.formats.QemuCheck;
+import io.blockkit.verify.formats.Support;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Arrays;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Simulated power loss at every crash point: a random workload runs over {@code vdi -> blkdebug
- * (power-loss-after-writes=N) -> protocol} for every N from 0 to the number of child writes the
- * workload makes. blkdebug keeps the first N writes and drops the rest, so the storage holds
- * exactly what a crash after the Nth write leaves. Reopened without the filter, the image must
- * open, check may find leaks but no corruption, {@code check -r all} must leave it clean, and every
+ * Simulated power loss at every crash point, for the crash images of every format under test: a
+ * random workload runs over {@code FORMAT -> blkdebug (power-loss-after-writes=N) -> protocol} for
+ * every N from 0 to the number of child writes the workload makes. blkdebug keeps the first N
+ * writes and drops the rest, so the storage holds exactly what a crash after the Nth write leaves.
+ * Reopened without the filter, the image must open, check (where the format has one) may find
+ * leaks but no corruption, {@code check -r all} (where it repairs) must leave it clean, and every
  * block must hold its contents from before or after the request the crash interrupted (every
  * request before it completed, so all its writes are present, flushed or not).
  */
 class PowerLossTest {
-  private static final long MIB = 1 << 20;
-
-  static final Target VDI_1M = new Target("vdi 1M blocks", 6 * MIB, MIB, 0, null);
-  static final Target VDI_512K = new Target("vdi 512K blocks, last block partial",
-      6 * MIB - 3 * 512, MIB / 2, 0, null);
-  static final Target VDI_512K_EXTRA = new Target("vdi 512K blocks, block_extra 4096",
-      5 * MIB, MIB / 2, 4096, null);
-
-  static Stream<Target> memoryTargets() {
-    return Stream.of(VDI_1M, VDI_512K, VDI_512K_EXTRA);
-  }
+  private static final Support<QemuCheck> IN_MEMORY =
+      Support.not("the image lives in memory, where qemu-img cannot read it");
 
   @TempDir
   Path tmp;
 
-  @ParameterizedTest
+  static Stream<Named<Target>> memoryTargets() {
+    return FaultHarness.memoryTargets();
+  }
+
+  @ParameterizedTest(name = "{0}")
   @MethodSource("memoryTargets")
   void everyCrashPointOverMemory(Target target) throws IOException {
     long base = Stress.seed();
     int workloads = Stress.iterations(2, 12);
     for (int i = 0; i < workloads; i++) {
-      Workload w = Workload.random(base + i, target.size(), target.blockSize(), 18);
-      crashEverywhere(target, w, base, 1, false);
+      crashEverywhere(target, target.workload(base + i, 18), base, 1, IN_MEMORY);
     }
   }
 
   /**
-   * Over a real file: a sample of crash points, and qemu-img check (the reference) on some of them
-   * must find no corruption either.
+   * Each format's first crash image that qemu-img reads (its first one if qemu-img reads none or
+   * has no check for it), named with whether qemu-img check judges it.
    */
-  @Test
-  void crashPointsOverAFileAndQemuImgCheck() throws IOException {
-    Qemu.require("qemu-img");
+  static Stream<Named<Target>> fileTargets() {
+    return Formats.all().stream().map(f -> {
+      Support<QemuCheck> q = qemuCheck(f);
+      CrashImage image = f.crashImages().stream()
+          .filter(c -> !q.applies() || q.get().reads(c.variant())).findFirst().orElseThrow();
+      Target t = new Target(f, image, null);
+      return Named.of(t + (q.applies() ? ", with qemu-img check -f " + q.get().format()
+          : ", without qemu-img check (" + q.whyNot() + ")"), t);
+    });
+  }
+
+  /** The format's qemu-img check, if it reads one of its crash images. */
+  private static Support<QemuCheck> qemuCheck(FormatUnderTest f) {
+    Support<QemuCheck> q = f.qemuCheck();
+    if (q.applies() && f.crashImages().stream().noneMatch(c -> q.get().reads(c.variant()))) {
+      return Support.not("qemu-img reads none of its crash images");
+    }
+    return q;
+  }
+
+  /**
+   * Over a real file: a sample of crash points, and where the format has one, qemu-img check (the
+   * reference) on some of them must accept them too.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("fileTargets")
+  void crashPointsOverAFile(Target target) throws IOException {
+    Support<QemuCheck> qemu = qemuCheck(target.format());
+    if (qemu.applies()) {
+      Qemu.require("qemu-img");
+    }
     long base = Stress.seed();
-    Workload w = Workload.random(base, VDI_1M.size(), VDI_1M.blockSize(), 18);
-    crashEverywhere(VDI_1M.onFile(tmp), w, base, Stress.iterations(3, 1), true);
+    crashEverywhere(target.onFile(tmp), target.workload(base, 18), base,
+        Stress.iterations(3, 1), qemu);
   }
 
   /**
@@ -74,7 +101,7 @@ class PowerLossTest {
    * against the state before and after its interrupted step.
    */
   private static void crashEverywhere(Target target, Workload w, long baseSeed, int stride,
-      boolean qemuCheck) throws IOException {
+      Support<QemuCheck> qemuCheck) throws IOException {
     Recording rec = FaultHarness.record(target, w);
     long total = rec.totalWrites();
     byte[] state = new byte[Math.toIntExact(w.size)];
@@ -84,20 +111,21 @@ class PowerLossTest {
     for (long n = 0; n <= total; n += stride) {
       int j = rec.stepInterruptedAt(n);
       while (applied < j) {
-        applyTo(w.ops.get(applied++), state);
+        w.ops.get(applied++).applyTo(0, state);
       }
       byte[] before = state;
       byte[] after = state;
       if (j < w.ops.size()) {
         after = state.clone();
-        applyTo(w.ops.get(j), after);
+        w.ops.get(j).applyTo(0, after);
       }
       String context = target + ", base seed " + baseSeed + ", " + w + ": power lost after "
           + n + " of " + total + " writes, during step " + j
           + (j < w.ops.size() ? " (" + w.ops.get(j) + ")" : " (all done)");
       String location = FaultHarness.create(target);
       try {
-        try (BlockDevice d = FaultHarness.openStack(location, "power-loss-after-writes=" + n)) {
+        try (BlockDevice d = FaultHarness.openStack(target, location,
+            "power-loss-after-writes=" + n)) {
           for (Workload.Op op : w.ops) {
             try {
               op.run(d);
@@ -112,69 +140,36 @@ class PowerLossTest {
           }
         }
         // About seven samples: every qemuEvery-th point, and the last one.
-        boolean qemu = qemuCheck && (n % (qemuEvery * stride) == 0 || n + stride > total);
+        boolean qemu = qemuCheck.applies()
+            && (n % (qemuEvery * stride) == 0 || n + stride > total);
         if (qemu) {
           qemuChecks++;
-          assertQemuFindsNoCorruption(location, context);
+          Qemu.Result r = Qemu.img("check", "-f", qemuCheck.get().format(), location);
+          String problem = qemuCheck.get().crashImageProblem(r);
+          if (problem != null) {
+            fail(context + ": " + problem);
+          }
         }
         byte[] b0 = before;
         byte[] b1 = after;
-        FaultHarness.verifyReopened(location, w, (block, image) -> {
+        FaultHarness.verifyReopened(target, location, w, (block, image) -> {
           if (w.sameBlock(image, b0, block) || w.sameBlock(image, b1, block)) {
             return null;
           }
           return "holds neither its old contents (" + w.describeBlock(image, b0, block)
               + ") nor its new ones (" + w.describeBlock(image, b1, block) + ")";
         }, context);
-        if (qemu) {
-          Qemu.Result r = Qemu.img("check", "-f", "vdi", location);
+        if (qemu && target.format().has(DriverFeature.REPAIR)) {
+          Qemu.Result r = Qemu.img("check", "-f", qemuCheck.get().format(), location);
           assertEquals(0, r.exitCode(), context + ": qemu-img check after repair:\n" + r.stdout()
               + r.stderr());
         }
       } finally {
-        FaultHarness.delete(location);
+        Images.delete(location);
       }
     }
-    if (qemuCheck) {
+    if (qemuCheck.applies()) {
       assertTrue(qemuChecks >= 3, "only " + qemuChecks + " qemu-img checks ran");
     }
-  }
-
-  private static final Pattern QEMU_ERROR = Pattern.compile("(?m)^ERROR: (.*)$");
-  private static final Pattern COUNT_MISMATCH =
-      Pattern.compile("allocated blocks mismatch, is (\\d+), should be (\\d+)");
-
-  /**
-   * qemu-img check on a crash image: exit 0 (clean) or 3 (leaks). One finding of exit 2 is
-   * allowed: "allocated blocks mismatch" with blocks_allocated above the allocated entries. A
-   * crash between the header and map writes of a request leaves it (qemu's own VDI driver writes
-   * in the same order, so it leaves the same), and so does every crash while freed blocks are
-   * being compacted; qemu counts any mismatch as an error, but a count above the entries only
-   * leaks space for QEMU and VirtualBox, which allocate new blocks at blocks_allocated. A count
-   * below the entries, or any other error, fails.
-   */
-  private static void assertQemuFindsNoCorruption(String location, String context)
-      throws IOException {
-    Qemu.Result r = Qemu.img("check", "-f", "vdi", location);
-    if (r.exitCode() == 0 || r.exitCode() == 3) {
-      return;
-    }
-    String out = r.stdout() + r.stderr();
-    Matcher errors = QEMU_ERROR.matcher(out);
-    int found = 0;
-    while (errors.find()) {
-      found++;
-      Matcher m = COUNT_MISMATCH.matcher(errors.group(1));
-      if (!m.matches() || Long.parseLong(m.group(1)) >= Long.parseLong(m.group(2))) {
-        fail(context + ": qemu-img check found corruption:\n" + out);
-      }
-    }
-    if (r.exitCode() != 2 || found != 1) {
-      fail(context + ": qemu-img check exited " + r.exitCode() + ":\n" + out);
-    }
-  }
-
-  private static void applyTo(Workload.Op op, byte[] image) {
-    op.applyTo(0, image);
   }
 }

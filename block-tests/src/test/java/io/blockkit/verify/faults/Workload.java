@@ -14,7 +14,8 @@ import java.util.Random;
  * {@code blockSize}-byte blocks, and the byte model that says what each request leaves behind.
  * Requests cluster at block boundaries so that whole-block discards (which make VDI move blocks)
  * and new-block allocations are frequent; a flush comes at least every {@link #MAX_UNFLUSHED}
- * requests so the uncertainty an unflushed crash leaves stays small.
+ * requests so the uncertainty an unflushed crash leaves stays small. The model reads a discarded
+ * range as zeros, so a format whose discard may keep the old bytes gets writeZeroes instead.
  */
 final class Workload {
   static final int MAX_UNFLUSHED = 4;
@@ -56,7 +57,7 @@ final class Workload {
 
     /**
      * What the request does to the bytes {@code [base, base+out.length)} of the image (a block).
-     * VDI's discard reads back zeros exactly like writeZeroes; the model relies on that.
+     * A discard reads back zeros exactly like writeZeroes (see {@link #random}).
      */
     void applyTo(long base, byte[] out) {
       long from = Math.max(offset, base);
@@ -94,8 +95,11 @@ final class Workload {
     this.ops = List.copyOf(ops);
   }
 
-  /** {@code count} requests (flushes included) drawn from {@code seed}. */
-  static Workload random(long seed, long size, long blockSize, int count) {
+  /**
+   * {@code count} requests (flushes included) drawn from {@code seed}; with {@code discards}
+   * false, each discard drawn becomes a writeZeroes of the same range (the same draws otherwise).
+   */
+  static Workload random(long seed, long size, long blockSize, int count, boolean discards) {
     Random r = new Random(seed);
     List<Op> ops = new ArrayList<>();
     long blocks = (size + blockSize - 1) / blockSize;
@@ -107,7 +111,7 @@ final class Workload {
         unflushed = 0;
         continue;
       }
-      Kind kind = dice < 62 ? Kind.WRITE : dice < 76 ? Kind.ZERO : Kind.DISCARD;
+      Kind kind = dice < 62 ? Kind.WRITE : dice < 76 || !discards ? Kind.ZERO : Kind.DISCARD;
       long offset;
       long length;
       int shape = r.nextInt(10);

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.blockkit.api.error.CorruptImageException;
+import io.blockkit.verify.formats.FormatUnderTest;
+import io.blockkit.verify.formats.Formats;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -71,6 +73,22 @@ class FuzzContractTest {
           sink = kept;
         }));
     assertTrue(e.getMessage().startsWith("Unbounded allocation"), e.getMessage());
+  }
+
+  /**
+   * No format's fuzz target opts out of the allocation contract: for a 4 KiB input (libFuzzer's
+   * default maximum length) its budget stays within four times the default's 64 MiB. The time
+   * limit is the same for every format.
+   */
+  @Test
+  void everyFormatsBudgetIsBounded() {
+    for (FormatUnderTest f : Formats.all()) {
+      if (f.fuzz().applies()) {
+        long budget = f.fuzz().get().allocationBudget(4096);
+        assertTrue(budget > 0 && budget <= 4 * (64L << 20) + 1024L * 4096,
+            f.name() + "'s allocation budget for a 4 KiB input is " + budget);
+      }
+    }
   }
 
   private static void spinWhileAsked() {

@@ -1,35 +1,46 @@
 package io.blockkit.verify.fuzz;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
+import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.CheckMode;
 import io.blockkit.api.CheckReport;
-import io.blockkit.api.ImageInfo;
+import io.blockkit.api.DriverFeature;
 import io.blockkit.verify.Images;
+import io.blockkit.verify.MemoryFiles;
+import io.blockkit.verify.formats.FormatUnderTest;
+import io.blockkit.verify.formats.Formats;
+import io.blockkit.verify.formats.FuzzTarget;
+import io.blockkit.verify.formats.Seed;
 import io.blockkit.verify.fuzz.FuzzContract.Outcome;
 import java.io.IOException;
+import java.lang.reflect.Method;
 import java.net.URISyntaxException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicContainer;
+import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
- * The committed seed corpus of the fuzz tests is what it claims to be, and {@link #regenerate}
- * writes it.
+ * The committed seed corpus of the fuzz tests is what it claims to be, every format under test
+ * with a fuzz target has its fuzz test, and {@link #regenerate} writes the corpus.
  *
  * <p>Seed files live where Jazzer looks for them: {@code
  * src/test/resources/io/blockkit/verify/fuzz/<Class>Inputs/<method>/}. Names tell their role:
@@ -42,7 +53,6 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * </pre>
  */
 class FuzzSeedCorpusTest {
-  static final String VDI = "VdiFuzzTestInputs/vdiImage";
   static final String PROBE = "ProbeFuzzTestInputs/probeAndOpen";
   static final String OPTIONS = "OptionsFuzzTestInputs/optionStrings";
   /** Seeds must stay small: libFuzzer's default maximum input length is 4096 bytes. */
@@ -70,7 +80,13 @@ class FuzzSeedCorpusTest {
 
   @Test
   void everySeedIsSmall() throws IOException {
-    for (String dir : List.of(VDI, PROBE, OPTIONS)) {
+    List<String> dirs = new ArrayList<>(List.of(PROBE, OPTIONS));
+    for (FormatUnderTest f : Formats.all()) {
+      if (f.fuzz().applies()) {
+        dirs.add(ImageFuzz.seedDirectory(f.name()));
+      }
+    }
+    for (String dir : dirs) {
       List<Path> files = files(dir);
       assertFalse(files.isEmpty(), dir + " has no seeds");
       for (Path f : files) {
@@ -79,51 +95,76 @@ class FuzzSeedCorpusTest {
     }
   }
 
-  @Test
-  void validVdiSeedsOpenAndCheckClean() throws IOException {
-    Set<String> versions = new HashSet<>();
-    Set<String> types = new HashSet<>();
-    boolean blockExtra = false;
-    boolean zeroEntry = false;
-    for (Path f : files(VDI)) {
-      if (!f.getFileName().toString().startsWith("valid-")) {
+  /** For each format: its fuzz test, its valid seeds and its invalid seeds, or why it has none. */
+  @TestFactory
+  Stream<DynamicContainer> everyFormatsFuzzTargetAndSeeds() {
+    return Formats.all().stream().map(f -> DynamicContainer.dynamicContainer(f.name(), Stream.of(
+        DynamicTest.dynamicTest("has a @FuzzTest method " + ImageFuzz.testClassName(f.name())
+            + "#" + ImageFuzz.testMethodName(f.name()), () -> fuzzTestExists(f)),
+        DynamicTest.dynamicTest("valid seeds open and check clean, covering the format",
+            () -> validSeedsOpenAndCheckClean(f)),
+        DynamicTest.dynamicTest("invalid seeds are refused or reported",
+            () -> invalidSeedsAreRefusedOrReported(f)))));
+  }
+
+  private static void fuzzTestExists(FormatUnderTest f) throws IOException {
+    f.fuzz().orSkip(f.name(), "image fuzzing");
+    String className = FuzzSeedCorpusTest.class.getPackageName() + "."
+        + ImageFuzz.testClassName(f.name());
+    try {
+      Method m = Class.forName(className).getDeclaredMethod(ImageFuzz.testMethodName(f.name()),
+          byte[].class);
+      assertNotNull(m.getAnnotation(FuzzTest.class), m + " is not a @FuzzTest");
+    } catch (ClassNotFoundException | NoSuchMethodException e) {
+      fail(f.name() + " has a fuzz target but no fuzz test: add " + className + " with a "
+          + "@FuzzTest method " + ImageFuzz.testMethodName(f.name()) + "(byte[]) calling "
+          + "ImageFuzz.run(\"" + f.name() + "\", input)");
+    }
+    assertFalse(files(ImageFuzz.seedDirectory(f.name())).isEmpty(), "no seeds");
+  }
+
+  private static void validSeedsOpenAndCheckClean(FormatUnderTest f) throws IOException {
+    FuzzTarget.SeedCoverage coverage = f.fuzz().orSkip(f.name(), "image fuzzing").coverage();
+    boolean checks = f.has(DriverFeature.CHECK);
+    int seen = 0;
+    for (Path p : files(ImageFuzz.seedDirectory(f.name()))) {
+      String name = p.getFileName().toString();
+      if (!name.startsWith("valid-")) {
         continue;
       }
-      byte[] image = imageOf(Files.readAllBytes(f));
+      seen++;
+      byte[] image = ImageFuzz.imageOf(Files.readAllBytes(p));
       String location = MemoryFiles.put("seed-check", image);
-      try (BlockDevice d = Images.open(location, "vdi", true)) {
-        CheckReport report = d.check(CheckMode.REPORT);
-        assertTrue(report.isClean(), () -> f.getFileName() + ": " + report);
+      try (BlockDevice d = Images.open(location, f.name(), true)) {
+        if (checks) {
+          CheckReport report = d.check(CheckMode.REPORT);
+          assertTrue(report.isClean(), () -> name + ": " + report);
+        }
         Images.readAll(d);
-        ImageInfo info = d.info();
-        Map<String, Object> fields = info.formatSpecific();
-        versions.add(fields.get("version") + "/" + fields.get("header-size"));
-        types.add((String) fields.get("type"));
-        blockExtra |= ((Number) fields.get("block-extra")).longValue() > 0;
-        zeroEntry |= hasZeroEntry(image, ((Number) fields.get("block-map-offset")).intValue(),
-            ((Number) fields.get("blocks")).intValue());
+        coverage.add(name, image, d.info());
       } finally {
         MemoryFiles.delete(location);
       }
     }
-    assertEquals(Set.of("0.2/348", "1.1/384", "1.1/400"), versions, "header versions covered");
-    assertEquals(Set.of("dynamic", "fixed", "undo", "differencing"), types, "types covered");
-    assertTrue(blockExtra, "no seed has block_extra");
-    assertTrue(zeroEntry, "no seed has a ZERO block map entry");
+    assertTrue(seen > 0, f.name() + " has no valid-* seeds");
+    coverage.assertComplete();
   }
 
-  @Test
-  void invalidVdiSeedsAreRefusedOrReported() throws IOException {
-    for (Path f : files(VDI)) {
-      if (!f.getFileName().toString().startsWith("invalid-")) {
+  private static void invalidSeedsAreRefusedOrReported(FormatUnderTest f) throws IOException {
+    f.fuzz().orSkip(f.name(), "image fuzzing");
+    for (Path p : files(ImageFuzz.seedDirectory(f.name()))) {
+      if (!p.getFileName().toString().startsWith("invalid-")) {
         continue;
       }
-      String location = MemoryFiles.put("seed-check", imageOf(Files.readAllBytes(f)));
+      String location = MemoryFiles.put("seed-check", ImageFuzz.imageOf(Files.readAllBytes(p)));
       try {
-        Outcome<BlockDevice> open = FuzzContract.attempt(() -> Images.open(location, "vdi", true));
+        Outcome<BlockDevice> open = FuzzContract.attempt(() -> Images.open(location, f.name(),
+            true));
         if (open.ok()) {
           try (BlockDevice d = open.value()) {
-            assertFalse(d.check(CheckMode.REPORT).isClean(), f.getFileName() + " checks clean");
+            assertTrue(f.has(DriverFeature.CHECK), p.getFileName() + " opens and the format "
+                + "has no check to report it");
+            assertFalse(d.check(CheckMode.REPORT).isClean(), p.getFileName() + " checks clean");
           }
         }
       } finally {
@@ -140,14 +181,24 @@ class FuzzSeedCorpusTest {
   @EnabledIfSystemProperty(named = "blockkit.fuzz.writeSeeds", matches = "true")
   void regenerate() throws IOException {
     Path root = Path.of("src/test/resources/io/blockkit/verify/fuzz");
-    Stream<VdiSeeds.Seed> vdi = Stream.concat(VdiSeeds.valid().stream(),
-        VdiSeeds.invalid().stream());
-    for (VdiSeeds.Seed s : (Iterable<VdiSeeds.Seed>) vdi::iterator) {
-      // The op seed: any fixed 8 bytes; the name's hash keeps it stable across regenerations.
-      byte[] ops = ByteBuffer.allocate(8).putLong(s.name().hashCode() * 0x9e3779b97f4a7c15L)
-          .array();
-      write(root.resolve(VDI).resolve(s.name()), concat(s.image(), ops));
-      write(root.resolve(PROBE).resolve(s.name()), s.image());
+    Map<String, String> probeSeedOwners = new HashMap<>();
+    for (FormatUnderTest f : Formats.all()) {
+      if (!f.fuzz().applies()) {
+        continue;
+      }
+      List<Seed> seeds = new ArrayList<>(f.fuzz().get().validSeeds());
+      seeds.addAll(f.fuzz().get().invalidSeeds());
+      for (Seed s : seeds) {
+        String other = probeSeedOwners.putIfAbsent(s.name(), f.name());
+        assertNull(other, () -> "seed " + s.name() + " of " + f.name() + " has the name of one "
+            + "of " + other + "'s; prefix it with the format's name");
+        // The op seed: any fixed 8 bytes; the name's hash keeps it stable across regenerations.
+        byte[] ops = ByteBuffer.allocate(8).putLong(s.name().hashCode() * 0x9e3779b97f4a7c15L)
+            .array();
+        write(root.resolve(ImageFuzz.seedDirectory(f.name())).resolve(s.name()),
+            concat(s.image(), ops));
+        write(root.resolve(PROBE).resolve(s.name()), s.image());
+      }
     }
     write(root.resolve(PROBE).resolve("valid-raw-text"),
         "not an image, just text\n".getBytes(StandardCharsets.US_ASCII));
@@ -177,21 +228,6 @@ class FuzzSeedCorpusTest {
     byte[] out = Arrays.copyOf(a, a.length + b.length);
     System.arraycopy(b, 0, out, a.length, b.length);
     return out;
-  }
-
-  /** A vdi seed without its trailing 8-byte op seed (see {@link VdiFuzzTest}). */
-  private static byte[] imageOf(byte[] seed) {
-    return Arrays.copyOf(seed, seed.length - 8);
-  }
-
-  private static boolean hasZeroEntry(byte[] image, int mapOffset, int blocks) {
-    ByteBuffer b = ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN);
-    for (int i = 0; i < blocks; i++) {
-      if (b.getInt(mapOffset + 4 * i) == 0xfffffffe) {
-        return true;
-      }
-    }
-    return false;
   }
 
   /** The seed files of one fuzz test, from the test classpath. */

@@ -18,6 +18,7 @@ import io.blockkit.api.options.OptionStrings;
 import io.blockkit.api.options.Options;
 import io.blockkit.api.options.Sizes;
 import io.blockkit.verify.Images;
+import io.blockkit.verify.MemoryFiles;
 import io.blockkit.verify.fuzz.FuzzContract.Outcome;
 import java.io.IOException;
 import java.math.BigInteger;

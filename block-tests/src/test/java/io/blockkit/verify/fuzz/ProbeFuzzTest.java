@@ -17,6 +17,7 @@ import io.blockkit.api.error.BlockException;
 import io.blockkit.registry.BlockRegistry;
 import io.blockkit.registry.ProbeResult;
 import io.blockkit.verify.Images;
+import io.blockkit.verify.MemoryFiles;
 import io.blockkit.verify.fuzz.FuzzContract.Outcome;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -108,7 +109,7 @@ class ProbeFuzzTest {
       assertTrue(e.end() <= size, () -> "extent " + e + " past the end " + size);
       if (e.zero() && !e.data()) {
         int n = (int) Math.min(e.length(), MAX_READ);
-        Outcome<byte[]> zeros = VdiFuzzTest.read(d, e.offset(), n);
+        Outcome<byte[]> zeros = ImageFuzz.read(d, e.offset(), n);
         assertTrue(zeros.ok(), () -> "reading ZERO run " + e + " failed: " + zeros.failure());
         assertEquals(n, countZeros(zeros.value()), () -> "ZERO run " + e + " holds data");
       }
@@ -116,7 +117,7 @@ class ProbeFuzzTest {
     }
     for (long at : new long[] {0, size / 2, Math.max(0, size - MAX_READ)}) {
       if (at < size) {
-        VdiFuzzTest.read(d, at, (int) Math.min(MAX_READ, size - at));
+        ImageFuzz.read(d, at, (int) Math.min(MAX_READ, size - at));
       }
     }
     if (d.capabilities().contains(Capability.CHECK)) {

@@ -10,61 +10,61 @@ import io.blockkit.api.CheckMode;
 import io.blockkit.api.CheckReport;
 import io.blockkit.api.Extent;
 import io.blockkit.verify.Images;
+import io.blockkit.verify.formats.FormatUnderTest;
+import io.blockkit.verify.formats.Formats;
+import io.blockkit.verify.formats.Variant;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
+import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.ShrinkingMode;
 
 /**
- * Model-based random testing: random sequences of write / writeZeroes / discard / read / flush /
- * close-and-reopen run against an image and an in-memory byte model; every read, the final image,
- * block status and {@code check} must agree with the model. jqwik shrinks a failure to a minimal
- * sequence. Offsets cluster at block boundaries and the last bytes, sizes at the block size's
- * edges. Tries: {@code jqwik.tries.default} (raised by {@code -Pstress}).
+ * Model-based random testing of every model variant of every format under test: random sequences
+ * of write / writeZeroes / discard / read / flush / close-and-reopen run against an image and an
+ * in-memory byte model; every read, the final image, block status, {@code check} and the format's
+ * integrity checks must agree with the model. Each sample (an image size and a sequence, both
+ * resolved against a variant's cluster size) runs on every variant, so each gets the tries of a
+ * property of its own: {@code jqwik.tries.default}, raised by {@code -Pstress}. jqwik shrinks a
+ * failure to a minimal sequence; the failure names the variant. Offsets cluster at block
+ * boundaries and the last bytes, sizes at the cluster size's edges.
  */
 class ModelBasedTest {
-  private static final long MIB = 1 << 20;
-
-  /** How an image is made and opened. */
-  interface Target {
-    String format();
-
-    Map<String, String> createOptions(long size);
-
-    long blockSize();
-  }
-
-  record Simple(String format, long blockSize, Map<String, String> extra) implements Target {
+  /** A variant of a format. */
+  record Target(FormatUnderTest format, Variant variant) {
     @Override
-    public Map<String, String> createOptions(long size) {
-      Map<String, String> m = new java.util.LinkedHashMap<>(extra);
-      m.put("size", Long.toString(size));
-      return m;
+    public String toString() {
+      return variant.toString();
     }
   }
 
-  static final Target RAW = new Simple("raw", 64 * 1024, Map.of());
-  static final Target VDI = new Simple("vdi", MIB, Map.of());
-  static final Target VDI_512K = new Simple("vdi", MIB / 2, Map.of("block_size", "512K"));
-  static final Target VDI_STATIC = new Simple("vdi", MIB / 2,
-      Map.of("block_size", "512K", "static", "on"));
+  /** Every model variant of every format under test. */
+  static List<Target> targets() {
+    List<Target> out = new ArrayList<>();
+    for (FormatUnderTest f : Formats.all()) {
+      for (Variant v : f.modelVariants()) {
+        out.add(new Target(f, v));
+      }
+    }
+    return out;
+  }
 
   /** Runs {@code ops} on a fresh image of {@code target}; fails with the sequence and the step. */
   static void run(Target target, long requestedSize, List<Op> ops) throws IOException {
-    String location = Images.memoryName("model-" + target.format());
-    Images.create(location, target.format(), target.createOptions(requestedSize));
-    BlockDevice d = Images.open(location, target.format(), false);
+    String format = target.format().name();
+    String location = Images.memoryName("model-" + format);
+    target.variant().create(location, requestedSize);
+    BlockDevice d = Images.open(location, format, false);
     long size = d.size();
     assertTrue(size >= requestedSize, "size " + size + " < requested " + requestedSize);
     ByteModel model = new ByteModel(Math.toIntExact(size));
-    long bs = target.blockSize();
+    long bs = target.variant().clusterSize();
     int step = 0;
     try {
       for (Op op : ops) {
@@ -96,24 +96,25 @@ class ModelBasedTest {
           d.flush();
         } else if (op instanceof Op.Reopen) {
           d.close();
-          d = Images.open(location, target.format(), false);
+          d = Images.open(location, format, false);
           assertEquals(size, d.size(), "size after reopen");
         }
       }
       d.close();
-      d = Images.open(location, target.format(), true);
-      verify(d, model, "after " + ops.size() + " steps and a read-only reopen");
+      d = Images.open(location, format, true);
+      verify(target, d, model, "after " + ops.size() + " steps and a read-only reopen");
     } catch (IOException | RuntimeException e) {
-      throw new AssertionError("step " + step + " of " + ops + " on " + target.format()
+      throw new AssertionError("step " + step + " of " + ops + " on " + target
           + " of " + size + " bytes: " + e, e);
     } finally {
       d.close();
-      Images.registry().parseLocation(location).protocol().delete(location.substring(7));
+      Images.delete(location);
     }
   }
 
-  /** The whole image, its block status and its check agree with the model. */
-  static void verify(BlockDevice d, ByteModel model, String when) throws IOException {
+  /** The whole image, its block status, its check and its integrity agree with the model. */
+  static void verify(Target target, BlockDevice d, ByteModel model, String when)
+      throws IOException {
     byte[] all = Images.readAll(d);
     String bad = model.explainMismatch(0, all);
     if (bad != null) {
@@ -138,6 +139,7 @@ class ModelBasedTest {
       CheckReport r = d.check(CheckMode.REPORT);
       assertTrue(r.isClean(), when + ": check found " + r);
     }
+    target.format().assertIntegrity(d, target.variant(), target + ", " + when);
   }
 
   // ---------------------------------------------------------------- generators
@@ -165,57 +167,24 @@ class ModelBasedTest {
   }
 
   @Provide
-  static Arbitrary<Long> rawSizes() {
-    long b = RAW.blockSize();
-    return Arbitraries.oneOf(Arbitraries.of(1L, 511L, 512L, b - 1, b, b + 1, 3 * b + 7),
-        Arbitraries.longs().between(1, 4 * b));
-  }
-
-  /** Sizes at the edges of {@code blockSize} (VDI rounds up to 512) and random ones. */
-  private static Arbitrary<Long> sizesAround(long b) {
-    return Arbitraries.oneOf(Arbitraries.of(1L, 511L, 512L, b - 512, b - 1, b, b + 1, b + 512,
-        2 * b + 4096, 3 * b + 7), Arbitraries.longs().between(1, 3 * b + 4096));
-  }
-
-  @Provide
-  static Arbitrary<Long> vdiSizes() {
-    return sizesAround(MIB);
-  }
-
-  @Provide
-  static Arbitrary<Long> vdiSmallBlockSizes() {
-    return sizesAround(MIB / 2);
+  static Arbitrary<ImageSize> sizes() {
+    return Arbitraries.oneOf(Arbitraries.integers().between(0, ImageSize.EDGES - 1)
+        .map(e -> new ImageSize(e, 0)), Arbitraries.longs().map(r -> new ImageSize(-1, r)));
   }
 
   // ---------------------------------------------------------------- properties
 
   @Property(shrinking = ShrinkingMode.FULL)
-  void vdiDynamicOverMemory(@ForAll("vdiSizes") long size, @ForAll("ops") List<Op> ops)
+  void everyVariantOverMemory(@ForAll("sizes") ImageSize size, @ForAll("ops") List<Op> ops)
       throws IOException {
-    run(VDI, size, ops);
+    for (Target t : targets()) {
+      run(t, size.resolve(t.variant().clusterSize()), ops);
+    }
   }
 
-  @Property(shrinking = ShrinkingMode.FULL)
-  void vdi512KBlocksOverMemory(@ForAll("vdiSmallBlockSizes") long size,
-      @ForAll("ops") List<Op> ops) throws IOException {
-    run(VDI_512K, size, ops);
-  }
-
-  @Property(shrinking = ShrinkingMode.FULL)
-  void vdiStaticOverMemory(@ForAll("vdiSmallBlockSizes") long size,
-      @ForAll("ops") List<Op> ops) throws IOException {
-    run(VDI_STATIC, size, ops);
-  }
-
-  @Property(shrinking = ShrinkingMode.FULL)
-  void rawOverMemory(@ForAll("rawSizes") long size, @ForAll("ops") List<Op> ops)
-      throws IOException {
-    run(RAW, size, ops);
-  }
-
-  /** A fixed sequence exercising every edge, so a plain run always covers them. */
-  @net.jqwik.api.Example
-  void rawEdgesExample() throws IOException {
+  /** A fixed sequence exercising every edge on every variant, so a plain run always covers them. */
+  @Example
+  void edgesExample() throws IOException {
     List<Op> ops = new ArrayList<>();
     for (int delta = -2; delta <= 2; delta++) {
       ops.add(new Op.Write(new Op.Pos(1, 1, delta), new Op.Len(0, 0), delta + 10));
@@ -223,6 +192,8 @@ class ModelBasedTest {
     ops.add(new Op.Write(new Op.Pos(2, 0, 0), new Op.Len(0, 0), 99));
     ops.add(new Op.Reopen());
     ops.add(new Op.Read(new Op.Pos(1, 1, -2), new Op.Len(1, 4)));
-    run(RAW, 3 * RAW.blockSize() + 7, ops);
+    for (Target t : targets()) {
+      run(t, 3 * t.variant().clusterSize() + 7, ops);
+    }
   }
 }

@@ -1,23 +1,22 @@
-package io.blockkit.verify.fuzz;
+package io.blockkit.verify;
 
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.BlockDriver;
 import io.blockkit.api.OpenRequest;
 import io.blockkit.memory.MemoryDriver;
-import io.blockkit.verify.Images;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** Byte arrays as {@code memory:} files, so fuzz inputs go through the real protocol driver. */
-final class MemoryFiles {
+public final class MemoryFiles {
   private static final AtomicLong NAMES = new AtomicLong();
 
   private MemoryFiles() {}
 
   /** A new memory file holding {@code bytes}; returns its {@code memory:name} location. */
-  static String put(String prefix, byte[] bytes) throws IOException {
+  public static String put(String prefix, byte[] bytes) throws IOException {
     String location = MemoryDriver.NAME + ":" + prefix + "-" + NAMES.incrementAndGet();
     Images.registry().create(location, MemoryDriver.NAME, Map.of());
     try (BlockDevice file = protocol().open(OpenRequest.of(name(location), null, false))) {
@@ -27,12 +26,12 @@ final class MemoryFiles {
   }
 
   /** The whole content of a memory file. */
-  static byte[] get(String location) throws IOException {
+  public static byte[] get(String location) throws IOException {
     return get(location, Integer.MAX_VALUE);
   }
 
   /** The first {@code max} bytes of a memory file (all of it when shorter). */
-  static byte[] get(String location, int max) throws IOException {
+  public static byte[] get(String location, int max) throws IOException {
     try (BlockDevice file = protocol().open(OpenRequest.of(name(location), null, true))) {
       ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(Math.min(max, file.size())));
       file.read(0, b);
@@ -44,10 +43,8 @@ final class MemoryFiles {
    * Forgets the file, so a long fuzzing run does not keep every input in memory. A file already
    * gone (a failed create removes what it made) is fine.
    */
-  static void delete(String location) throws IOException {
-    if (MemoryDriver.exists(name(location))) {
-      protocol().delete(name(location));
-    }
+  public static void delete(String location) throws IOException {
+    Images.delete(location);
   }
 
   private static BlockDriver protocol() throws IOException {

@@ -1,7 +1,8 @@
-package io.blockkit.verify.fuzz;
+package io.blockkit.verify.formats;
 
 import io.blockkit.api.BlockDevice;
 import io.blockkit.verify.Images;
+import io.blockkit.verify.MemoryFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -26,9 +27,6 @@ final class VdiSeeds {
   private static final int FREE = -1;
 
   private VdiSeeds() {}
-
-  /** A seed: its file name in the corpus and the image bytes. */
-  record Seed(String name, byte[] image) {}
 
   /** One write-like step on the open image. */
   private interface Step {

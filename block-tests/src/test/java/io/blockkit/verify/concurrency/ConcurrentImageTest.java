@@ -8,18 +8,22 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.CheckMode;
 import io.blockkit.api.CheckReport;
+import io.blockkit.api.DriverFeature;
 import io.blockkit.verify.Images;
 import io.blockkit.verify.PhysicalBlocks;
 import io.blockkit.verify.Stress;
+import io.blockkit.verify.formats.FormatUnderTest;
+import io.blockkit.verify.formats.Formats;
+import io.blockkit.verify.formats.Variant;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutionException;
@@ -28,23 +32,26 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.ToIntFunction;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Many threads on one fresh dynamic VDI image, checked against a model after every round: no
- * block allocated twice (check is clean, and blocks-allocated equals the number of distinct
- * physical blocks in use), no write lost (every byte belongs to a writer whose range covers it),
- * and data that blocks moves (discard and writeZeroes of whole blocks compact the image under the
- * exclusive layout lock) never reads wrong. QEMU needed 10 to 161 runs to hit its VDI allocation
- * race (Launchpad 1661758), so each test runs many rounds; {@code -Pstress} runs ten times more.
- * A failure names the round and the seed ({@code -Dblockkit.seed=N} repeats it).
+ * Many threads on one fresh image of every format under test, checked against a model after every
+ * round: no cluster allocated twice (check is clean, and the format's integrity checks hold; for
+ * VDI, blocks-allocated equals the number of distinct physical blocks in use), no write lost (every
+ * byte belongs to a writer whose range covers it), and data that discards move (VDI compacts the
+ * image under its exclusive layout lock when whole blocks are discarded or zeroed) never reads
+ * wrong. QEMU needed 10 to 161 runs to hit its VDI allocation race (Launchpad 1661758), so each
+ * test runs many rounds; {@code -Pstress} runs ten times more. A failure names the format, the
+ * round and the seed ({@code -Dblockkit.seed=N} repeats it).
  */
-class ConcurrentVdiTest {
-  private static final int MIB = 1 << 20;
+class ConcurrentImageTest {
   private static final int WRITERS = 16;
   private static ExecutorService pool;
 
@@ -62,20 +69,56 @@ class ConcurrentVdiTest {
     assertTrue(pool.awaitTermination(10, TimeUnit.SECONDS));
   }
 
-  private String newImage(boolean onFile, long size, long blockSize) throws IOException {
-    String location = onFile ? Files.createTempFile(tmp, "conc", ".vdi").toString()
-        : Images.memoryName("concurrency");
-    Images.create(location, "vdi", Map.of("size", Long.toString(size), "block_size",
-        Long.toString(blockSize)));
+  /** One format variant, over memory or a file, and how many rounds to run. */
+  record Case(FormatUnderTest format, Variant variant, boolean onFile, int rounds,
+      int stressRounds) {
+    int bs() {
+      return Math.toIntExact(variant.clusterSize());
+    }
+
+    int effectiveRounds() {
+      return Stress.iterations(rounds, stressRounds);
+    }
+
+    @Override
+    public String toString() {
+      return variant + (onFile ? " over a file, " : " over memory, ") + effectiveRounds()
+          + " rounds";
+    }
+  }
+
+  /**
+   * Each concurrency variant over memory with {@code rounds}, and one over a file with {@code
+   * fileRounds}: the first variant in one test and the last in the other, to spread the variants.
+   */
+  private static Stream<Named<Case>> cases(boolean lastOnFile, ToIntFunction<Variant> rounds,
+      int fileRounds) {
+    List<Case> out = new ArrayList<>();
+    for (FormatUnderTest f : Formats.all()) {
+      List<Variant> vs = f.concurrencyVariants();
+      for (Variant v : vs) {
+        out.add(new Case(f, v, false, rounds.applyAsInt(v), 10 * rounds.applyAsInt(v)));
+      }
+      out.add(new Case(f, vs.get(lastOnFile ? vs.size() - 1 : 0), true, fileRounds,
+          10 * fileRounds));
+    }
+    return out.stream().map(c -> Named.of(c.toString(), c));
+  }
+
+  private String newImage(Case c, long size) throws IOException {
+    String location = Images.newLocation(c.onFile() ? tmp : null, "concurrency",
+        "." + c.format().name());
+    c.variant().create(location, size);
     return location;
   }
 
-  private static void delete(String location) throws IOException {
-    if (location.startsWith("memory:")) {
-      Images.registry().parseLocation(location).protocol().delete(location.substring(7));
-    } else {
-      Files.deleteIfExists(Path.of(location));
+  /** Check (where the format has one) finds the image clean and its integrity holds. */
+  private static void assertConsistent(Case c, BlockDevice d, String context) throws IOException {
+    if (c.format().has(DriverFeature.CHECK)) {
+      CheckReport r = d.check(CheckMode.REPORT);
+      assertTrue(r.isClean(), context + ": " + r);
     }
+    c.format().assertIntegrity(d, c.variant(), context);
   }
 
   /** Runs the tasks at once and rethrows the first failure with {@code context}. */
@@ -106,26 +149,28 @@ class ConcurrentVdiTest {
 
   // ---------------------------------------------------------------- one block, many threads
 
+  static Stream<Named<Case>> oneBlockCases() {
+    return cases(false, v -> 200, 30);
+  }
+
   /**
    * Every round, {@value #WRITERS} threads released by one barrier write into the same
    * unallocated block: either disjoint slices of it (some of them all zeros, which allocate
-   * nothing) or the whole block each. At the same moment another thread discards a block, which
-   * makes the image move its last block into the hole under the exclusive lock, and a reader
-   * checks the moving block. Exactly one physical block must be allocated for the contended block,
-   * and nothing written may be lost.
+   * nothing) or the whole block each. At the same moment another thread discards block 0 (VDI then
+   * moves its last block, 3, into the hole under the exclusive lock) and a reader checks block 3.
+   * Exactly one physical block must be allocated for the contended block, and nothing written may
+   * be lost.
    */
-  @ParameterizedTest(name = "{0} blocks of {1} bytes")
-  @CsvSource({"memory, 1048576, 200, 2000", "memory, 524288, 200, 2000",
-      "file, 1048576, 30, 300"})
-  void manyThreadsHitOneUnallocatedBlockAtOnce(String protocol, int blockSize, int rounds,
-      int stressRounds) throws Exception {
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("oneBlockCases")
+  void manyThreadsHitOneUnallocatedBlockAtOnce(Case c) throws Exception {
     long seed = Stress.seed();
-    int n = Stress.iterations(rounds, stressRounds);
+    int n = c.effectiveRounds();
     // The bytes are made once: every round starts from a fresh image, so they need not change,
     // and block-sized arrays are costly to allocate by the thousand.
-    OneBlockBytes bytes = new OneBlockBytes(seed, blockSize);
+    OneBlockBytes bytes = new OneBlockBytes(seed, c.bs());
     for (int round = 0; round < n; round++) {
-      oneBlockRound(protocol.equals("file"), blockSize, seed, round, bytes);
+      oneBlockRound(c, seed, round, bytes);
     }
   }
 
@@ -147,15 +192,15 @@ class ConcurrentVdiTest {
     }
   }
 
-  private void oneBlockRound(boolean onFile, int bs, long seed, int round, OneBlockBytes bytes)
+  private void oneBlockRound(Case c, long seed, int round, OneBlockBytes bytes)
       throws Exception {
-    String context = "round " + round + ", seed " + seed + ", block size " + bs
-        + (onFile ? ", file" : ", memory");
+    String context = c + ": round " + round + ", seed " + seed;
+    int bs = c.bs();
     Random r = new Random(seed + round);
     boolean whole = r.nextBoolean();
-    String location = newImage(onFile, 4L * bs, bs);
+    String location = newImage(c, 4L * bs);
     byte[] kept = bytes.kept;
-    try (BlockDevice d = Images.open(location, "vdi", false)) {
+    try (BlockDevice d = Images.open(location, c.format().name(), false)) {
       // Block 0 will be discarded; block 3 (the last physical block) then moves into its place.
       Images.write(d, 0, bytes.discarded);
       Images.write(d, 3L * bs, kept);
@@ -213,20 +258,41 @@ class ConcurrentVdiTest {
           assertArrayEquals(wrote[t], got, context + ": slice of writer " + t + " lost");
         }
       }
-      assertArrayEquals(new byte[bs], Images.read(d, 0, bs), context + ": discarded block 0");
+      assertDiscarded(c, bytes.discarded, Images.read(d, 0, bs), context + ": discarded block 0");
       assertArrayEquals(kept, Images.read(d, 3L * bs, bs), context + ": moved block 3");
-      CheckReport report = d.check(CheckMode.REPORT);
-      assertTrue(report.isClean(), context + ": " + report);
-      assertEquals(2, PhysicalBlocks.assertOneEach(d, bs, context), context
-          + ": blocks 1 and 3 hold data");
+      assertConsistent(c, d, context);
+      assertBlocksWithData(c, d, context);
     }
-    try (BlockDevice d = Images.open(location, "vdi", true)) {
-      assertTrue(d.check(CheckMode.REPORT).isClean(), context + ": after reopening");
-      assertEquals(2L, ((Number) d.info().formatSpecific().get("blocks-allocated")).longValue(),
-          context + ": header count after reopening");
+    try (BlockDevice d = Images.open(location, c.format().name(), true)) {
+      assertConsistent(c, d, context + ", after reopening");
+      assertBlocksWithData(c, d, context + ", after reopening");
     } finally {
-      delete(location);
+      Images.delete(location);
     }
+  }
+
+  /** A discarded range reads as zeros, or where the format may keep data, as zeros or old bytes. */
+  private static void assertDiscarded(Case c, byte[] old, byte[] got, String context) {
+    for (int i = 0; i < got.length; i++) {
+      if (got[i] != 0 && (c.format().discardFrees() || got[i] != old[i])) {
+        fail(context + ": byte " + i + " is " + got[i] + (c.format().discardFrees()
+            ? ", not zero" : ", neither zero nor its old value " + old[i]));
+      }
+    }
+  }
+
+  /** Where block status tracks allocation: blocks 1 and 3 hold data, and 0 too if discard keeps it. */
+  private static void assertBlocksWithData(Case c, BlockDevice d, String context)
+      throws IOException {
+    if (!c.format().tracksAllocation()) {
+      return;
+    }
+    Set<Long> data = PhysicalBlocks.dataClusters(d, c.bs());
+    Set<Long> expected = new TreeSet<>(List.of(1L, 3L));
+    if (!c.format().discardFrees() && data.contains(0L)) {
+      expected.add(0L);
+    }
+    assertEquals(expected, data, context + ": blocks holding data");
   }
 
   /** Each byte equals the byte some writer wrote at that position (writers of the whole range). */
@@ -254,14 +320,18 @@ class ConcurrentVdiTest {
    * readers keep checking anchor blocks nobody writes but compaction moves. The private blocks must
    * match each owner's model exactly, every shared byte must come from one of its writers.
    */
-  @ParameterizedTest(name = "{0} blocks of {1} bytes")
-  @CsvSource({"memory, 524288, 40, 400", "memory, 1048576, 25, 250", "file, 524288, 8, 80"})
-  void mixedWritersZeroersAndReaders(String protocol, int blockSize, int rounds, int stressRounds)
-      throws Exception {
+  static Stream<Named<Case>> mixedCases() {
+    // Rounds cost in proportion to the block size.
+    return cases(true, v -> v.clusterSize() <= 512 * 1024 ? 40 : 25, 8);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("mixedCases")
+  void mixedWritersZeroersAndReaders(Case c) throws Exception {
     long seed = Stress.seed();
-    int n = Stress.iterations(rounds, stressRounds);
+    int n = c.effectiveRounds();
     for (int round = 0; round < n; round++) {
-      mixedRound(protocol.equals("file"), blockSize, seed, round);
+      mixedRound(c, seed, round);
     }
   }
 
@@ -273,17 +343,18 @@ class ConcurrentVdiTest {
   private static final int ANCHORS = 3;
   private static final int STEPS = 12;
 
-  private void mixedRound(boolean onFile, int bs, long seed, int round) throws Exception {
-    String context = "round " + round + ", seed " + seed + ", block size " + bs
-        + (onFile ? ", file" : ", memory");
+  private void mixedRound(Case c, long seed, int round) throws Exception {
+    String context = c + ": round " + round + ", seed " + seed;
+    int bs = c.bs();
+    boolean discards = c.format().discardFrees();
     // Layout: anchors, then each owner's blocks, then the shared ranges (two blocks each).
     int anchorBase = 0;
     int ownerBase = ANCHORS;
     int sharedBase = ownerBase + OWNERS * BLOCKS_PER_OWNER;
     int blocks = sharedBase + 2 * SHARED_RANGES;
     long size = (long) blocks * bs;
-    String location = newImage(onFile, size, bs);
-    try (BlockDevice d = Images.open(location, "vdi", false)) {
+    String location = newImage(c, size);
+    try (BlockDevice d = Images.open(location, c.format().name(), false)) {
       byte[][] anchors = new byte[ANCHORS][];
       for (int a = 0; a < ANCHORS; a++) {
         anchors[a] = pattern(seed, round, 200 + a, bs);
@@ -318,9 +389,10 @@ class ConcurrentVdiTest {
           for (int step = 0; step < STEPS; step++) {
             int kind = r.nextInt(10);
             if (kind < 3) {
-              // A whole block zeroed or discarded: it becomes ZERO and the image compacts.
+              // A whole block zeroed or discarded: it becomes ZERO and the image compacts. The
+              // model is exact, so a format whose discard may keep data zeroes instead.
               int b = r.nextInt(BLOCKS_PER_OWNER);
-              if (r.nextBoolean()) {
+              if (r.nextBoolean() && discards) {
                 d.discard(base + (long) b * bs, bs);
               } else {
                 d.writeZeroes(base + (long) b * bs, bs);
@@ -397,20 +469,19 @@ class ConcurrentVdiTest {
           throw new AssertionError(context + ": " + e.getCause(), e.getCause());
         }
       }
-      verifyMixed(d, context, bs, anchors, ownerModels, ownerBase, sharedStart, sharedBytes);
+      verifyMixed(c, d, context, anchors, ownerModels, ownerBase, sharedStart, sharedBytes);
     }
-    try (BlockDevice d = Images.open(location, "vdi", true)) {
-      CheckReport r = d.check(CheckMode.REPORT);
-      assertTrue(r.isClean(), context + ": after reopening: " + r);
-      PhysicalBlocks.assertOneEach(d, bs, context + ", after reopening");
+    try (BlockDevice d = Images.open(location, c.format().name(), true)) {
+      assertConsistent(c, d, context + ", after reopening");
     } finally {
-      delete(location);
+      Images.delete(location);
     }
   }
 
-  private static void verifyMixed(BlockDevice d, String context, int bs, byte[][] anchors,
+  private static void verifyMixed(Case c, BlockDevice d, String context, byte[][] anchors,
       byte[][] ownerModels, int ownerBase, long[] sharedStart, byte[][][] sharedBytes)
       throws IOException {
+    int bs = c.bs();
     for (int a = 0; a < anchors.length; a++) {
       assertArrayEquals(anchors[a], Images.read(d, (long) a * bs, bs), context + ": anchor " + a);
     }
@@ -427,8 +498,6 @@ class ConcurrentVdiTest {
       byte[] got = Images.read(d, sharedStart[k], sharedBytes[k][0].length);
       assertEachByteFromOneWriter(got, sharedBytes[k], context + ", shared range " + k);
     }
-    CheckReport r = d.check(CheckMode.REPORT);
-    assertTrue(r.isClean(), context + ": " + r);
-    PhysicalBlocks.assertOneEach(d, bs, context);
+    assertConsistent(c, d, context);
   }
 }
