@@ -151,6 +151,45 @@ public final class FileDriver implements BlockDriver {
   }
 
   /**
+   * The regular files and block devices in {@code folder} ("" for the working directory), as
+   * {@code folder/name}, sorted; hidden staging files and names the JDK's paths cannot spell are
+   * left out.
+   */
+  @Override
+  public List<String> list(String folder) throws IOException {
+    Path dir = folder.isEmpty() ? Path.of(".") : PortableOpener.toPath(folder);
+    String prefix = folder.isEmpty() || folder.endsWith("/") ? folder : folder + "/";
+    try (java.util.stream.Stream<Path> entries = java.nio.file.Files.list(dir)) {
+      return entries.map(p -> p.getFileName().toString())
+          .filter(n -> n.indexOf('\uFFFD') < 0 && !Staging.isStaged(n))
+          .filter(n -> isImageFile(dir.resolve(n)))
+          .sorted().map(n -> prefix + n).toList();
+    } catch (IOException e) {
+      throw FileErrors.map(folder.isEmpty() ? "." : folder, e);
+    }
+  }
+
+  private static boolean isImageFile(Path p) {
+    try {
+      HostStat.Type t = HostStat.of(p).type();
+      return t == HostStat.Type.REGULAR || t == HostStat.Type.BLOCK_DEVICE;
+    } catch (IOException gone) {
+      return false;
+    }
+  }
+
+  /** The file's real path (links resolved) when it exists, else its absolute normal form. */
+  @Override
+  public String canonical(String location) throws IOException {
+    Path p = PortableOpener.toPath(location).toAbsolutePath().normalize();
+    try {
+      return p.toRealPath().toString();
+    } catch (IOException missing) {
+      return p.toString();
+    }
+  }
+
+  /**
    * A hidden {@code .NAME.blockkit-RANDOM.tmp} beside a new or regular file ({@link Staging}).
    * None for a name ending in '/' (the open in place refuses it as a directory) or one the JDK's
    * paths cannot spell (a name that is not valid in the locale's charset): those images are

@@ -32,6 +32,11 @@ final class Staging {
 
   private Staging() {}
 
+  /** Whether a file name is one {@link #location} makes: {@code .NAME.blockkit-RANDOM.tmp}. */
+  static boolean isStaged(String fileName) {
+    return fileName.startsWith(".") && fileName.matches("\\..*\\.blockkit-[0-9a-z]+\\.tmp");
+  }
+
   static Optional<String> location(Path target) throws IOException {
     Path real = followLinks(target);
     Path name = real.getFileName();

@@ -95,6 +95,18 @@ public final class MemoryDriver implements BlockDriver {
     }
   }
 
+  /**
+   * The stores whose names continue {@code folder} (up to its last '/') without a further '/':
+   * names are paths in a flat namespace, so related images can be found next to one another.
+   */
+  @Override
+  public List<String> list(String folder) {
+    String prefix = folder.substring(0, folder.lastIndexOf('/') + 1);
+    return STORES.keySet().stream()
+        .filter(n -> n.startsWith(prefix) && n.indexOf('/', prefix.length()) < 0).sorted()
+        .toList();
+  }
+
   /** True when a store of that name exists (for tests and tools). */
   public static boolean exists(String name) {
     return STORES.containsKey(name);
