@@ -1,6 +1,7 @@
 package io.blockkit.cli;
 
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
 /** What every subcommand has: the shared {@link Env} and the options valid everywhere. */
@@ -15,6 +16,10 @@ abstract class BaseCommand implements Callable<Integer> {
       description = "Plugin jars or folders of jars (separated by '${sys:path.separator}'), "
           + "in addition to plugins/ beside the tool and $BLOCKKIT_PLUGIN_PATH.")
   String pluginPath;
+
+  /** Adjusts how picocli parses this command's arguments; nothing by default. */
+  void configure(CommandLine cl) {
+  }
 
   /** qemu-img's {@code --output} check. */
   static boolean json(String output) {

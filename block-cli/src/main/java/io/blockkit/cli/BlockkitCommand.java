@@ -16,8 +16,9 @@ import picocli.CommandLine.Command;
     footer = {"", "Exit codes and JSON field names follow qemu-img. Run 'blockkit COMMAND --help'."})
 final class BlockkitCommand extends BaseCommand {
   /**
-   * The subcommands, in help order. They are registered by {@link Main}, only the one being run
-   * when it can tell which: building picocli's model of every command costs start-up time.
+   * The subcommands, in help order: a new command is one line here. They are registered by {@link
+   * Main}, only the one being run when it can tell which: building picocli's model of every
+   * command costs start-up time.
    */
   static final Map<String, Class<? extends BaseCommand>> COMMANDS = commands();
 
@@ -29,6 +30,12 @@ final class BlockkitCommand extends BaseCommand {
     m.put("convert", ConvertCommand.class);
     m.put("map", MapCommand.class);
     m.put("compare", CompareCommand.class);
+    m.put("commit", CommitCommand.class);
+    m.put("rebase", RebaseCommand.class);
+    m.put("resize", ResizeCommand.class);
+    m.put("amend", AmendCommand.class);
+    m.put("measure", MeasureCommand.class);
+    m.put("compact", CompactCommand.class);
     m.put("bench", BenchCommand.class);
     m.put("drivers", DriversCommand.class);
     return Collections.unmodifiableMap(m);

@@ -11,7 +11,8 @@ import java.util.Map;
 
 /**
  * The launcher's training run for class-data sharing: runs every command once, in-process, on
- * small scratch images, so the archive made at exit holds the classes of all of them (an archive
+ * small scratch images (commands a built-in format cannot do, such as commit, fail here, after
+ * loading their classes), so the archive made at exit holds the classes of all of them (an archive
  * made by whichever command happened to run first would leave the others' classes out and their
  * start-up slow). Output is discarded; the scratch folder is removed. With an argument, it also
  * unpacks JNA's native library into that folder, where the launcher points JNA
@@ -46,6 +47,16 @@ final class CdsTraining {
         {"drivers"},
         {"create", "-f", "vdi", "-o", "help"},
         {"compare", "-s", "-p", raw, copy},
+        {"info", "--backing-chain", copy},
+        {"info", "--backing-chain", "--output=json", copy},
+        {"resize", "-f", "raw", raw, "+1M"},
+        {"resize", "-f", "raw", "--shrink", raw, "4M"},
+        {"measure", "-O", "raw", "--size", "1G"},
+        {"measure", "--output=json", "-O", "vdi", raw},
+        {"amend", "-f", "vdi", "-o", "help"},
+        {"compact", copy},
+        {"commit", "-f", "raw", raw},
+        {"rebase", "-u", "-b", raw, "-F", "raw", copy},
         {"info", dir.resolve("missing.vdi").toString()},
         {"info", "--no-such-option"},
       };

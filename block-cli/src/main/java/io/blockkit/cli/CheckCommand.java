@@ -4,6 +4,8 @@ import io.blockkit.api.BlockDevice;
 import io.blockkit.api.CheckMode;
 import io.blockkit.api.CheckReport;
 import io.blockkit.api.error.UnsupportedFeatureException;
+import io.blockkit.ops.Check;
+import io.blockkit.ops.CheckResult;
 import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -13,7 +15,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code check}: qemu-img check, with its exit codes: 0 clean, 1 check could not complete, 2
+ * {@code check}: qemu-img check, run by {@link Check}, with its exit codes: 0 clean, 1 check could not complete, 2
  * corruptions, 3 leaks only, 63 the format cannot check (or cannot repair).
  */
 @Command(name = "check", mixinStandardHelpOptions = true,
@@ -76,30 +78,27 @@ final class CheckCommand extends BaseCommand {
     BlockDevice dev = env.open(file, imageOpts, format, mode == CheckMode.REPORT,
         forceShare);
     try (dev) {
-      CheckReport r;
+      CheckResult result;
       try {
-        r = dev.check(mode);
+        result = Check.of(dev).mode(mode).run();
       } catch (UnsupportedFeatureException e) {
         throw new CliException(EXIT_UNSUPPORTED, e.getMessage() == null
             ? "This image format does not support checks" : e.getMessage(), e);
       } catch (IOException e) {
         throw new CliException(EXIT_FAILED, "Check failed: " + Errors.oneLine(e), e);
       }
+      CheckReport r = result.first();
       long leaksFixed = r.leaksFixed();
       long corruptionsFixed = r.corruptionsFixed();
       printMessages(r, json);
-      if (leaksFixed != 0 || corruptionsFixed != 0) {
+      if (result.recheck() != null) {
         if (!json && !quiet) {
           env.out.printf(Locale.ROOT, "The following inconsistencies were found and repaired:%n%n"
               + "    %d leaked clusters%n    %d corruptions%n%n"
               + "Double checking the fixed image now...%n", leaksFixed, corruptionsFixed);
           env.out.flush();
         }
-        try {
-          r = dev.check(CheckMode.REPORT);
-        } catch (IOException e) {
-          throw new CliException(EXIT_FAILED, "Check failed: " + Errors.oneLine(e), e);
-        }
+        r = result.recheck();
         printMessages(r, json);
       }
       if (!quiet) {

@@ -4,27 +4,25 @@ import io.blockkit.api.BlockDevice;
 import io.blockkit.api.BlockDriver;
 import io.blockkit.api.options.OptionStrings;
 import io.blockkit.api.options.Sizes;
+import io.blockkit.ops.Convert;
+import io.blockkit.ops.ConvertResult;
 import io.blockkit.registry.BlockRegistry;
-import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code convert}: qemu-img convert. A new target appears under its name only when complete
- * ({@link NewImage}): a failed, interrupted or killed convert leaves no half-written image that
- * looks complete. With {@code -n} the existing target is written in place.
+ * {@code convert}: qemu-img convert, run by {@link Convert}. A new target appears under its name
+ * only when complete: a failed, interrupted ({@link SignalGuard}) or killed convert leaves no
+ * half-written image that looks complete. With {@code -n} the existing target is written in place.
  */
 @Command(name = "convert", mixinStandardHelpOptions = true,
     description = "Copy an image into a new (or, with -n, an existing) image, converting its format.")
 final class ConvertCommand extends BaseCommand {
-  static final int MAX_IN_FLIGHT = 32;
-
   @Option(names = {"-f"}, paramLabel = "FMT", description = "Source format (probed if absent).")
   String format;
 
@@ -53,17 +51,14 @@ final class ConvertCommand extends BaseCommand {
 
   @Option(names = "-m", paramLabel = "N",
       description = "Requests in flight, 1..32 (default: the number of CPUs, at least 2, at most 8).")
-  int inFlight = defaultInFlight();
+  int inFlight = Convert.defaultInFlight();
 
-  /**
-   * Each request in flight is a thread that copies through the CPU (page cache to buffer to page
-   * cache), so more threads than CPUs only thrash the caches: measured on 2 CPUs, 2 in flight
-   * convert 2 GiB in 1.0 s where 8 take 1.3 s (docs/PERFORMANCE.md). qemu-img's 8 is a count of
-   * coroutines, not threads.
-   */
-  static int defaultInFlight() {
-    return Math.max(2, Math.min(8, Runtime.getRuntime().availableProcessors()));
-  }
+  @Option(names = "-B", paramLabel = "BACKING", description = "Give the target this backing file "
+      + "and copy only what the source's top layer holds (default: flatten the source's chain).")
+  String backing;
+
+  @Option(names = "-F", paramLabel = "FMT", description = "Format of the -B backing file.")
+  String backingFormat;
 
   @Option(names = "--salvage", description = "Turn unreadable source ranges into zeros, with a warning.")
   boolean salvage;
@@ -125,9 +120,9 @@ final class ConvertCommand extends BaseCommand {
           + "are multiples of 512. Select 0 to disable sparse detection (fully allocates "
           + "output).");
     }
-    if (inFlight < 1 || inFlight > MAX_IN_FLIGHT) {
+    if (inFlight < 1 || inFlight > Convert.MAX_IN_FLIGHT) {
       throw new CliException(1, "Invalid number of coroutines. Allowed number of coroutines is "
-          + "between 1 and " + MAX_IN_FLIGHT);
+          + "between 1 and " + Convert.MAX_IN_FLIGHT);
     }
     IoModes.checkCache(targetCache, "cache");
     IoModes.checkCache(sourceCache, "source cache");
@@ -143,31 +138,30 @@ final class ConvertCommand extends BaseCommand {
     if (noCreate && !createOpts.isEmpty()) {
       throw new CliException(1, "-o has no effect when skipping image creation (-n)");
     }
-    Progress.Mode mode = progressMode();
+    if (backing != null && backingFormat == null) {
+      throw new CliException(1, "Use of backing file requires explicit backing format");
+    }
+    if (backing != null && noCreate) {
+      throw new CliException(1, "-B cannot be used with -n: an existing target keeps the "
+          + "backing file it has");
+    }
+    Progress progress = new Progress(env.out, progressMode());
     try (BlockDevice src = env.open(source, imageOpts, format, true, forceShare)) {
-      long size = src.size();
+      Convert c = Convert.from(src).sparseSize(minSparse).inFlight(inFlight)
+          .outOfOrder(outOfOrder).salvage(salvage).progress(progress).warnings(env.warnings());
       if (noCreate) {
         try (BlockDevice dst = env.open(target, targetImageOpts,
             targetImageOpts ? null : outFormat, false, false)) {
-          if (dst.size() < size) {
-            throw new CliException(1, "Target '" + target + "' (" + dst.size() + " bytes) is "
-                + "smaller than source '" + source + "' (" + size + " bytes)");
-          }
-          copy(src, dst, minSparse, targetIsZero, mode, size);
+          report(c.into(dst).targetIsZero(targetIsZero).run(reg));
         }
         return 0;
       }
-      BlockDriver fmt = reg.driver(outFormat);
-      if (fmt.createOptions().stream().anyMatch(s -> s.name().equals("size"))) {
-        createOpts.putIfAbsent("size", Long.toString(size));
+      c.to(target).format(outFormat).options(createOpts);
+      if (backing != null) {
+        c.backing(backing, backingFormat);
       }
-      try (NewImage image = NewImage.create(env, target, outFormat, createOpts)) {
-        try (BlockDevice dst = reg.open(image.location(), env.params(outFormat, false, false))) {
-          copy(src, dst, minSparse, true, mode, size, image::interrupted);
-        } catch (IOException e) {
-          throw image.named(e);
-        }
-        image.commit();
+      try (SignalGuard guard = SignalGuard.arm("'" + target + "' was created")) {
+        report(c.cancellation(guard.token()).run(reg));
       }
     }
     return 0;
@@ -190,27 +184,11 @@ final class ConvertCommand extends BaseCommand {
     return env.terminal ? Progress.Mode.BAR : Progress.Mode.LINES;
   }
 
-  private void copy(BlockDevice src, BlockDevice dst, long minSparse, boolean zero,
-      Progress.Mode mode, long size) throws IOException {
-    copy(src, dst, minSparse, zero, mode, size, () -> false);
-  }
-
-  private void copy(BlockDevice src, BlockDevice dst, long minSparse, boolean zero,
-      Progress.Mode mode, long size, BooleanSupplier interrupted) throws IOException {
-    Progress p = new Progress(env.out, mode, size);
-    Converter c = new Converter(src, dst, minSparse, zero, salvage, inFlight, outOfOrder, p,
-        interrupted);
-    p.start();
-    boolean ok = false;
-    try {
-      c.run();
-      ok = true;
-    } finally {
-      p.finish(ok);
-      for (Converter.Salvaged s : c.salvaged()) {
-        env.warn("blockkit: warning: could not read " + s.length() + " bytes at offset "
-            + s.offset() + " of '" + source + "' (" + s.reason() + "); wrote zeros instead");
-      }
+  private void report(ConvertResult r) {
+    for (ConvertResult.Salvaged s : r.salvaged()) {
+      env.warn("blockkit: warning: could not read " + s.length() + " bytes at offset "
+          + s.offset() + " of '" + source + "' (" + Errors.oneLine(s.cause())
+          + "); wrote zeros instead");
     }
   }
 }

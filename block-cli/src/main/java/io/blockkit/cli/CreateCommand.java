@@ -2,14 +2,15 @@ package io.blockkit.cli;
 
 import io.blockkit.api.BlockDriver;
 import io.blockkit.api.DriverKind;
+import io.blockkit.api.error.BackingChainException;
 import io.blockkit.api.error.BlockException;
 import io.blockkit.api.error.ImageAccessException;
-import io.blockkit.api.error.InvalidOptionException;
 import io.blockkit.api.options.OptionSpec;
 import io.blockkit.api.options.OptionStrings;
 import io.blockkit.api.options.OptionType;
 import io.blockkit.api.options.Options;
 import io.blockkit.api.options.Sizes;
+import io.blockkit.ops.Create;
 import io.blockkit.registry.BlockRegistry;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,8 +20,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code create}: qemu-img create. The image appears under its name only when complete ({@link
- * NewImage}); an existing file is replaced, as qemu-img does.
+ * {@code create}: qemu-img create, run by {@link Create}. The image appears under its name only
+ * when complete; an existing file is replaced, as qemu-img does.
  */
 @Command(name = "create", mixinStandardHelpOptions = true,
     description = "Create an image. '-o help' lists the format's options.")
@@ -34,6 +35,13 @@ final class CreateCommand extends BaseCommand {
 
   @Option(names = {"-q", "--quiet"}, description = "Do not print the 'Formatting' line.")
   boolean quiet;
+
+  @Option(names = "-b", paramLabel = "BACKING", description = "Backing file (relative to the new "
+      + "image's folder unless absolute); its size is the default size. Needs -F.")
+  String backing;
+
+  @Option(names = "-F", paramLabel = "FMT", description = "Format of the backing file.")
+  String backingFormat;
 
   @Parameters(index = "0", paramLabel = "FILE", arity = "0..1", description = "The new image.")
   String file;
@@ -66,33 +74,40 @@ final class CreateCommand extends BaseCommand {
     if (drv.kind() == DriverKind.FILTER) {
       throw new CliException(1, "Driver '" + format + "' is a filter driver and cannot create images");
     }
+    if (backing != null && backingFormat == null) {
+      throw new CliException(1, file + ": Backing file specified without backing format");
+    }
+    Create create = Create.image(file).format(format).options(opts).warnings(env.warnings());
     if (size != null) {
-      opts.put("size", Long.toString(Sizes.parse(size, "Invalid image size '" + size + "'")));
+      create.size(Sizes.parse(size, "Invalid image size '" + size + "'"));
     }
-    boolean takesSize = drv.createOptions().stream().anyMatch(s -> s.name().equals("size"));
-    if (takesSize && !opts.containsKey("size")
-        && drv.createOptions().stream().noneMatch(s -> s.name().equals("size")
-            && s.defaultValue() != null)) {
-      throw new CliException(1, file + ": Image creation needs a size parameter");
+    if (backing != null) {
+      create.backing(backing, backingFormat);
+    } else if (backingFormat != null) {
+      create.options(withBackingFormat(opts));
     }
-    Options checked;
     try {
-      checked = Options.of(opts, drv.createOptions());
-    } catch (InvalidOptionException e) {
-      throw new CliException(1, file + ": " + e.getMessage(), e);
-    }
-    if (!quiet) {
-      env.out.println("Formatting '" + file + "', fmt=" + format + describe(checked));
-      env.out.flush();
-    }
-    try (NewImage image = NewImage.create(env, file, format, opts)) {
-      image.commit();
-    } catch (ImageAccessException e) {
+      Options checked = create.checkedOptions(reg);
+      if (!quiet) {
+        env.out.println("Formatting '" + file + "', fmt=" + format + describe(checked));
+        env.out.flush();
+      }
+      try (SignalGuard guard = SignalGuard.arm("'" + file + "' was created")) {
+        create.cancellation(guard.token()).run(reg);
+      }
+    } catch (ImageAccessException | BackingChainException e) {
       throw e; // already names the file
     } catch (BlockException e) {
       throw new CliException(1, file + ": " + Errors.oneLine(e), e);
     }
     return 0;
+  }
+
+  /** -F without -b: the create options name a format alone, which the library refuses. */
+  private Map<String, String> withBackingFormat(Map<String, String> opts) {
+    Map<String, String> m = new LinkedHashMap<>(opts);
+    m.put(Create.BACKING_FORMAT, backingFormat);
+    return m;
   }
 
   /**

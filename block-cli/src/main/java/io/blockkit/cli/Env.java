@@ -15,6 +15,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
@@ -32,7 +35,7 @@ final class Env {
   final boolean terminal;
   private final List<String> pluginPath;
   private final Map<String, String> environment;
-  private BlockRegistry registry;
+  private FutureTask<BlockRegistry> registry;
 
   Env(PrintWriter out, PrintWriter err, boolean debug, boolean terminal, List<String> pluginPath,
       Map<String, String> environment) {
@@ -44,14 +47,48 @@ final class Env {
     this.environment = environment;
   }
 
-  /** The drivers: built-ins on the class path plus plugin jars. */
-  synchronized BlockRegistry registry() throws IOException {
+  /**
+   * Starts loading the drivers on a background thread, so that class loading and the drivers'
+   * own start-up overlap with parsing the command line. Idempotent.
+   */
+  synchronized void warmUp() {
     if (registry == null) {
-      // Each plugin on a class loader of its own: one that fails to load is skipped with a
-      // warning naming it, and the built-in drivers keep working.
-      registry = BlockRegistry.load(Env.class.getClassLoader(), pluginJars(), this::warn);
+      registry = new FutureTask<>(this::load);
+      Thread t = new Thread(registry, "blockkit-warm-up");
+      t.setDaemon(true);
+      t.start();
     }
-    return registry;
+  }
+
+  /** The drivers: built-ins on the class path plus plugin jars. */
+  BlockRegistry registry() throws IOException {
+    FutureTask<BlockRegistry> task;
+    synchronized (this) {
+      if (registry == null) {
+        registry = new FutureTask<>(this::load);
+        registry.run();
+      }
+      task = registry;
+    }
+    try {
+      return task.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("Interrupted while loading the drivers");
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof IOException io) {
+        throw io;
+      } else if (e.getCause() instanceof RuntimeException re) {
+        throw re;
+      }
+      throw (Error) e.getCause();
+    }
+  }
+
+  private BlockRegistry load() throws IOException {
+    // Each plugin on a class loader of its own: one that fails to load is skipped with a
+    // warning naming it, and the built-in drivers keep working.
+    return BlockRegistry.load(Env.class.getClassLoader(), pluginJars(), this::warn);
   }
 
   /** Plugin jars: {@code plugins/} beside the tool, then --plugin-path, then the environment. */
@@ -105,12 +142,6 @@ final class Env {
     }
   }
 
-  /** Opens an image read-only, as info, map, check and compare do. */
-  BlockDevice openReadOnly(String filename, String format, boolean forceShare)
-      throws IOException {
-    return registry().open(filename, params(format, true, forceShare));
-  }
-
   /**
    * Opens {@code name} as a file name, or with {@code imageOpts} (qemu's {@code --image-opts}) as
    * an option string describing the whole stack, e.g. {@code
@@ -118,20 +149,32 @@ final class Env {
    */
   BlockDevice open(String name, boolean imageOpts, String format, boolean readOnly,
       boolean forceShare) throws IOException {
-    OpenParams p = params(format, readOnly, forceShare);
-    if (imageOpts) {
-      return registry().open(OptionStrings.split(name), p);
-    }
-    return registry().open(name, p);
+    return open(name, imageOpts, params(format, readOnly, forceShare));
   }
 
   OpenParams params(String format, boolean readOnly, boolean forceShare) {
     return new OpenParams(format, Map.of(), readOnly, forceShare, this::warn, false);
   }
 
+  /** As {@link #open}, with {@code params} deciding everything but the format. */
+  BlockDevice open(String name, boolean imageOpts, OpenParams p) throws IOException {
+    if (imageOpts) {
+      return registry().open(OptionStrings.split(name), p);
+    }
+    return registry().open(name, p);
+  }
+
   void warn(String message) {
     err.println(message);
     err.flush();
+  }
+
+  /**
+   * Where the library's operations send warnings: the registry's come as they are ("WARNING:
+   * ..."), the operations' own ("warning: ...") get the tool's name in front.
+   */
+  Consumer<String> warnings() {
+    return m -> warn(m.startsWith("warning: ") ? "blockkit: " + m : m);
   }
 
   /** Prints {@code blockkit: message} on standard error. */

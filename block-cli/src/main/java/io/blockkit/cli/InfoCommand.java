@@ -1,8 +1,11 @@
 package io.blockkit.cli;
 
+import io.blockkit.api.BackingChain;
+import io.blockkit.api.BackingLink;
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.ImageInfo;
 import io.blockkit.api.options.Sizes;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -10,7 +13,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code info}: qemu-img info's fields, human or JSON. */
+/** {@code info}: qemu-img info's fields, human or JSON, for the image or its whole chain. */
 @Command(name = "info", mixinStandardHelpOptions = true,
     description = "Show the format, sizes and format-specific fields of an image.")
 final class InfoCommand extends BaseCommand {
@@ -27,8 +30,8 @@ final class InfoCommand extends BaseCommand {
   @Option(names = {"-U", "--force-share"}, description = "Open even if another process holds the image's lock.")
   boolean forceShare;
 
-  @Option(names = "--backing-chain", description = "Show the whole backing chain; blockkit's "
-      + "formats have no backing files, so the chain is the image (JSON: a list of one).")
+  @Option(names = "--backing-chain", description = "Show every image of the backing chain, the "
+      + "top first (JSON: a list).")
   boolean backingChain;
 
   @Parameters(paramLabel = "FILE", description = "The image: a path or PROTOCOL:NAME.")
@@ -37,22 +40,40 @@ final class InfoCommand extends BaseCommand {
   @Override
   public Integer call() throws Exception {
     boolean json = json(output);
-    ImageInfo info;
+    List<ImageInfo> infos = new ArrayList<>();
+    List<String> names = new ArrayList<>();
     try (BlockDevice dev = env.open(file, imageOpts, format, true, forceShare)) {
-      info = dev.info();
+      List<BlockDevice> layers = backingChain ? BackingChain.layers(dev) : List.of(dev);
+      for (BlockDevice layer : layers) {
+        ImageInfo info = layer.info();
+        infos.add(info);
+        names.add(layer == dev ? file : info.filename());
+      }
     }
     if (json) {
-      Map<String, Object> one = toJson(file, info);
-      env.out.println(Json.pretty(backingChain ? List.of(one) : one));
+      List<Map<String, Object>> all = new ArrayList<>();
+      for (int i = 0; i < infos.size(); i++) {
+        all.add(toJson(names.get(i), infos.get(i)));
+      }
+      env.out.println(Json.pretty(backingChain ? all : all.get(0)));
     } else {
-      printHuman(info);
+      for (int i = 0; i < infos.size(); i++) {
+        if (i > 0) {
+          env.out.println();
+        }
+        printHuman(names.get(i), infos.get(i));
+      }
     }
     return 0;
   }
 
-  /** qemu's ImageInfo keys, present only when qemu would print them. */
+  /** qemu's ImageInfo keys, present only when qemu would print them, in the order it does. */
   static Map<String, Object> toJson(String filename, ImageInfo info) {
+    BackingLink backing = info.backing();
     Map<String, Object> m = new LinkedHashMap<>();
+    if (backing != null && backing.format() != null) {
+      m.put("backing-filename-format", backing.format());
+    }
     m.put("virtual-size", info.virtualSize());
     m.put("filename", filename);
     if (info.clusterSize() > 0) {
@@ -68,13 +89,17 @@ final class InfoCommand extends BaseCommand {
       fs.put("data", info.formatSpecific());
       m.put("format-specific", fs);
     }
+    if (backing != null) {
+      m.put("full-backing-filename", backing.fullFilename());
+      m.put("backing-filename", backing.filename());
+    }
     m.put("dirty-flag", info.dirty());
     return m;
   }
 
-  private void printHuman(ImageInfo info) {
+  private void printHuman(String name, ImageInfo info) {
     var o = env.out;
-    o.println("image: " + file);
+    o.println("image: " + name);
     o.println("file format: " + info.format());
     o.println("virtual size: " + Sizes.toHuman(info.virtualSize()) + " (" + info.virtualSize()
         + " bytes)");
@@ -85,6 +110,15 @@ final class InfoCommand extends BaseCommand {
     }
     if (info.dirty()) {
       o.println("cleanly shut down: no");
+    }
+    BackingLink backing = info.backing();
+    if (backing != null) {
+      o.println("backing file: " + backing.filename()
+          + (backing.filename().equals(backing.fullFilename()) ? ""
+              : " (actual path: " + backing.fullFilename() + ")"));
+      if (backing.format() != null) {
+        o.println("backing file format: " + backing.format());
+      }
     }
     if (!info.formatSpecific().isEmpty()) {
       o.println("Format specific information:");

@@ -1,7 +1,6 @@
 package io.blockkit.cli;
 
 import io.blockkit.api.SurrogateEscape;
-import io.blockkit.file.FileDriver;
 import java.io.BufferedOutputStream;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -29,8 +28,6 @@ public final class Main {
     if (System.getProperty("jna.platform.library.path") == null) {
       System.setProperty("jna.platform.library.path", "");
     }
-    // JNA takes tens of milliseconds to load; let it load while picocli parses the arguments.
-    FileDriver.preloadNativeAccess();
     // File names are bytes: take the arguments' bytes (the JVM may have lost some decoding them
     // in the locale's charset) and print names back as the same bytes; see HostBytes.
     String[] argv = HostBytes.arguments(args);
@@ -80,6 +77,10 @@ public final class Main {
       }
     }
     Env e = new Env(out, err, debug, terminal, pluginPath, env);
+    if (command != null && !command.equals("--help")) {
+      // the drivers load (and start up) while picocli builds its model and parses
+      e.warmUp();
+    }
     Factory factory = new Factory(e);
     CommandLine cl = new CommandLine(new BlockkitCommand(e), factory);
     // Only the command being run (all of them for top-level help and unknown names)
@@ -88,7 +89,9 @@ public final class Main {
     try {
       for (var c : BlockkitCommand.COMMANDS.entrySet()) {
         if (only == null || c.getValue() == only) {
-          cl.addSubcommand(c.getKey(), factory.create(c.getValue()));
+          BaseCommand sub = factory.create(c.getValue());
+          cl.addSubcommand(c.getKey(), sub);
+          sub.configure(cl.getSubcommands().get(c.getKey()));
         }
       }
     } catch (Exception ex) {

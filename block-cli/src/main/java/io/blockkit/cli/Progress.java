@@ -1,50 +1,57 @@
 package io.blockkit.cli;
 
+import io.blockkit.ops.ProgressListener;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
-import java.util.function.LongConsumer;
 
 /**
  * Progress of a long command on standard output: qemu-img's {@code (12.34/100%)} bar redrawn in
  * place on a terminal, one line per 10% otherwise, or JSON lines with qemu job fields
- * ({@code current-progress}, {@code total-progress}) for programs.
+ * ({@code current-progress}, {@code total-progress}) for programs. A listener of the library's
+ * operations, which call it one at a time.
  */
-final class Progress implements LongConsumer {
+final class Progress implements ProgressListener {
   enum Mode { NONE, BAR, LINES, JSON }
 
   private final PrintWriter out;
   private final Mode mode;
-  private final long total;
+  private long total;
   private long done;
   private long lastStep = -1;
 
-  Progress(PrintWriter out, Mode mode, long total) {
+  Progress(PrintWriter out, Mode mode) {
     this.out = out;
     this.mode = mode;
-    this.total = total;
   }
 
-  void start() {
-    report(true);
+  /** -p: a bar on a terminal, lines otherwise; nothing without -p or with -q. */
+  static Progress of(Env env, boolean shown) {
+    return new Progress(env.out, !shown ? Mode.NONE : env.terminal ? Mode.BAR : Mode.LINES);
   }
 
   @Override
-  public synchronized void accept(long bytes) {
-    done += bytes;
-    report(false);
-  }
-
-  /** Prints the final 100% state. */
-  synchronized void finish(boolean ok) {
+  public void progress(Status status, long current, long total) {
     if (mode == Mode.NONE) {
       return;
     }
+    this.total = total;
+    this.done = current;
+    switch (status) {
+      case RUNNING -> report(lastStep < 0);
+      case CONCLUDED -> finish(true);
+      case ABORTED -> finish(false);
+      default -> throw new IllegalArgumentException(status.toString());
+    }
+    out.flush();
+  }
+
+  /** Prints the final state. */
+  private void finish(boolean ok) {
     if (mode == Mode.JSON) {
       out.println(Json.compact(event(ok ? "concluded" : "aborted")));
     } else if (ok) {
-      done = total;
       if (lastStep != stepOf(100 * 100)) {
         print();
       }
@@ -54,7 +61,6 @@ final class Progress implements LongConsumer {
     } else if (mode == Mode.BAR) {
       out.println();
     }
-    out.flush();
   }
 
   private long stepOf(long hundredthsOfPercent) {
@@ -65,12 +71,12 @@ final class Progress implements LongConsumer {
     };
   }
 
+  private long hundredths() {
+    return total == 0 ? 10000 : (long) (done * 10000.0 / total);
+  }
+
   private void report(boolean force) {
-    if (mode == Mode.NONE) {
-      return;
-    }
-    long hundredths = total == 0 ? 10000 : (long) (done * 10000.0 / total);
-    long step = stepOf(hundredths);
+    long step = stepOf(hundredths());
     if (!force && step == lastStep) {
       return;
     }
@@ -80,7 +86,6 @@ final class Progress implements LongConsumer {
     } else {
       print();
     }
-    out.flush();
   }
 
   private void print() {
@@ -91,7 +96,7 @@ final class Progress implements LongConsumer {
     } else {
       out.println(text);
     }
-    lastStep = stepOf(total == 0 ? 10000 : (long) (done * 10000.0 / total));
+    lastStep = stepOf(hundredths());
   }
 
   private Map<String, Object> event(String status) {

@@ -1,75 +1,97 @@
-package io.blockkit.cli;
+package io.blockkit.ops;
 
 import io.blockkit.api.BlockDevice;
-import io.blockkit.api.Extent;
 import io.blockkit.api.error.DataUnavailableException;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.function.BooleanSupplier;
-import java.util.function.LongConsumer;
 
 /**
- * The copy loop of {@code convert}. The source's block status decides what is read: only runs it
- * calls data are read, in requests of up to {@link #CHUNK} bytes aligned to {@code CHUNK}; zero
- * runs cost nothing on a target known to read as zeros and one {@code writeZeroes} otherwise.
- * Inside data, aligned runs of zeros of at least {@code minSparse} bytes are not written (or are
- * zeroed cheaply), so the target stays sparse.
+ * The copy loop of convert and commit. A {@link Planner} says what each run of the source is:
+ * data to copy, zeros, or a run to leave alone; data is read in requests of up to {@link #CHUNK}
+ * bytes aligned to {@code CHUNK}; zero runs cost nothing on a target known to read as zeros and
+ * one {@code writeZeroes} otherwise. Inside data, aligned runs of zeros of at least {@code
+ * minSparse} bytes are not written (or are zeroed cheaply), so the target stays sparse.
  *
  * <p>{@code inFlight} workers each own a direct buffer and read in parallel with positional I/O.
  * Writes are issued in offset order unless {@code outOfOrder} (qemu-img's {@code -W}).
  */
-final class Converter {
+final class Copier {
   static final int CHUNK = 2 << 20;
   private static final int SECTOR = 512;
 
-  /** What to do with one range. */
-  private enum Kind { COPY, ZERO }
+  /** What to do with one run. */
+  enum Kind {
+    /** Read it and write it. */
+    COPY,
+    /** It reads as zeros: make the target read zeros there. */
+    ZERO,
+    /** The target already has the right content (its backing supplies it): do nothing. */
+    SKIP
+  }
+
+  /** A run of the source and what to do with it. */
+  record Run(long offset, long length, Kind kind) {
+    long end() {
+      return offset + length;
+    }
+
+    Run from(long pos) {
+      return new Run(pos, end() - pos, kind);
+    }
+  }
+
+  /** Says what the run at {@code pos} (at most {@code max} bytes, at least one) is. */
+  interface Planner {
+    Run at(long pos, long max) throws IOException;
+  }
 
   private record Task(long seq, long offset, long length, Kind kind) {}
-
-  /** A range that could not be read and was written as zeros. */
-  record Salvaged(long offset, long length, String reason) {}
 
   private final BlockDevice src;
   private final BlockDevice dst;
   private final long size;
+  private final Planner planner;
   private final long minSparse;
   private final boolean targetZero;
   private final boolean salvage;
   private final int inFlight;
   private final boolean outOfOrder;
-  private final LongConsumer progress;
-  private final BooleanSupplier cancelled;
+  private final Tracker progress;
+  private final Cancellation cancel;
+  private final String what;
 
   private final Object lock = new Object();
   private long scanPos;
   private long nextSeq;
-  private Extent pending;
+  private Run pending;
   private long nextWrite;
   private Throwable failure;
-  private final List<Salvaged> salvaged = new ArrayList<>();
+  private final List<ConvertResult.Salvaged> salvaged = new ArrayList<>();
 
   /**
-   * @param minSparse qemu-img's {@code -S}: 0 writes everything, else a multiple of 512
+   * @param size bytes of the source to walk
+   * @param minSparse qemu-img's {@code -S}: 0 writes data runs as they are, else a multiple of 512
    * @param targetZero the target already reads as zeros (fresh, or {@code --target-is-zero})
+   * @param what the operation, for the message when it is cancelled ("convert")
    */
-  Converter(BlockDevice src, BlockDevice dst, long minSparse, boolean targetZero,
-      boolean salvage, int inFlight, boolean outOfOrder, LongConsumer progress,
-      BooleanSupplier cancelled) throws IOException {
+  Copier(BlockDevice src, BlockDevice dst, long size, Planner planner, long minSparse,
+      boolean targetZero, boolean salvage, int inFlight, boolean outOfOrder, Tracker progress,
+      Cancellation cancel, String what) {
     this.src = src;
     this.dst = dst;
-    this.size = src.size();
+    this.size = size;
+    this.planner = planner;
     this.minSparse = minSparse;
     this.targetZero = targetZero;
     this.salvage = salvage;
     this.inFlight = inFlight;
     this.outOfOrder = outOfOrder;
     this.progress = progress;
-    this.cancelled = cancelled;
+    this.cancel = cancel;
+    this.what = what;
   }
 
   /** Copies everything, then flushes the target. */
@@ -79,7 +101,7 @@ final class Converter {
     } else {
       List<Thread> workers = new ArrayList<>();
       for (int i = 0; i < inFlight; i++) {
-        Thread t = new Thread(this::work, "convert-" + i);
+        Thread t = new Thread(this::work, what + "-" + i);
         t.setDaemon(true);
         workers.add(t);
         t.start();
@@ -92,7 +114,7 @@ final class Converter {
             break;
           } catch (InterruptedException e) {
             interrupted = true;
-            fail(new InterruptedIOException("convert was interrupted"));
+            fail(new CancelledException(what + " was interrupted"));
           }
         }
       }
@@ -101,8 +123,8 @@ final class Converter {
       }
     }
     synchronized (lock) {
-      if (failure == null && cancelled.getAsBoolean()) {
-        failure = new InterruptedIOException("convert was interrupted");
+      if (failure == null && cancel.isCancelled()) {
+        failure = new CancelledException(what + " was interrupted");
       }
       if (failure instanceof IOException io) {
         throw io;
@@ -115,17 +137,17 @@ final class Converter {
     dst.flush();
   }
 
-  /** Unreadable ranges that became zeros (--salvage), merged and sorted. */
-  List<Salvaged> salvaged() {
+  /** Unreadable ranges that became zeros (salvage), merged and sorted. */
+  List<ConvertResult.Salvaged> salvaged() {
     synchronized (salvaged) {
-      List<Salvaged> sorted = new ArrayList<>(salvaged);
-      sorted.sort(Comparator.comparingLong(Salvaged::offset));
-      List<Salvaged> merged = new ArrayList<>();
-      for (Salvaged s : sorted) {
-        Salvaged last = merged.isEmpty() ? null : merged.get(merged.size() - 1);
+      List<ConvertResult.Salvaged> sorted = new ArrayList<>(salvaged);
+      sorted.sort(Comparator.comparingLong(ConvertResult.Salvaged::offset));
+      List<ConvertResult.Salvaged> merged = new ArrayList<>();
+      for (ConvertResult.Salvaged s : sorted) {
+        ConvertResult.Salvaged last = merged.isEmpty() ? null : merged.get(merged.size() - 1);
         if (last != null && last.offset() + last.length() == s.offset()) {
-          merged.set(merged.size() - 1,
-              new Salvaged(last.offset(), last.length() + s.length(), last.reason()));
+          merged.set(merged.size() - 1, new ConvertResult.Salvaged(last.offset(),
+              last.length() + s.length(), last.cause()));
         } else {
           merged.add(s);
         }
@@ -153,7 +175,7 @@ final class Converter {
         } finally {
           finishTurn(t.seq);
         }
-        progress.accept(t.length);
+        progress.add(t.length);
       }
     } catch (Throwable e) {
       fail(e);
@@ -173,9 +195,7 @@ final class Converter {
     if (failure != null) {
       throw new StopException();
     }
-    if (cancelled.getAsBoolean()) {
-      throw new InterruptedIOException("convert was interrupted");
-    }
+    cancel.check(what + " was interrupted");
   }
 
   /** Thrown in a worker that stops because another failed; never reported. */
@@ -183,7 +203,7 @@ final class Converter {
     private static final long serialVersionUID = 1L;
   }
 
-  /** The next range to write, in offset order; skips zero runs on a zero target. */
+  /** The next range to write, in offset order; skips what needs no write. */
   private Task next() throws IOException {
     synchronized (lock) {
       while (true) {
@@ -192,31 +212,30 @@ final class Converter {
           return null;
         }
         long start = scanPos;
-        Extent e = take(start, size - start);
-        Kind kind = kindOf(e);
-        long end = e.end();
+        Run r = take(start);
+        Kind kind = r.kind();
+        long end = r.end();
         if (kind == Kind.COPY) {
           long limit = Math.min(size, (start / CHUNK + 1) * CHUNK);
           if (end > limit) {
-            pending = e.slice(limit, end - limit);
+            pending = r.from(limit);
             end = limit;
           }
           while (end < limit) {
-            Extent n = take(end, size - end);
-            if (kindOf(n) != Kind.COPY) {
+            Run n = take(end);
+            if (n.kind() != Kind.COPY) {
               pending = n;
               break;
             }
-            long nEnd = Math.min(n.end(), limit);
             if (n.end() > limit) {
-              pending = n.slice(limit, n.end() - limit);
+              pending = n.from(limit);
             }
-            end = nEnd;
+            end = Math.min(n.end(), limit);
           }
         } else {
           while (end < size) {
-            Extent n = take(end, size - end);
-            if (kindOf(n) != Kind.ZERO) {
+            Run n = take(end);
+            if (n.kind() != kind) {
               pending = n;
               break;
             }
@@ -224,8 +243,8 @@ final class Converter {
           }
         }
         scanPos = end;
-        if (kind == Kind.ZERO && targetZero) {
-          progress.accept(end - start);
+        if (kind == Kind.SKIP || kind == Kind.ZERO && targetZero) {
+          progress.add(end - start);
           continue;
         }
         return new Task(nextSeq++, start, end - start, kind);
@@ -233,30 +252,17 @@ final class Converter {
     }
   }
 
-  private Kind kindOf(Extent e) {
-    if (minSparse == 0) {
-      return Kind.COPY;
-    }
-    return e.zero() || !e.data() ? Kind.ZERO : Kind.COPY;
-  }
-
-  /** The source's status at {@code pos}, reusing the rest of the last answer. */
-  private Extent take(long pos, long max) throws IOException {
-    Extent e = pending;
+  /** The run at {@code pos}, reusing the rest of the last answer. */
+  private Run take(long pos) throws IOException {
+    Run r = pending;
     pending = null;
-    if (e == null || e.offset() != pos) {
-      try {
-        e = src.blockStatus(pos, max);
-      } catch (IOException ex) {
-        if (!salvage) {
-          throw ex;
-        }
-        // unknown status: read it, and let the reads decide what is salvaged
-        long len = Math.min(max, CHUNK - pos % CHUNK);
-        return new Extent(pos, len, true, false, true, -1, null);
+    if (r == null || r.offset() != pos) {
+      r = planner.at(pos, size - pos);
+      if (r.offset() != pos || r.length() <= 0 || r.end() > size) {
+        throw new IllegalStateException("planner answered " + r + " for " + pos);
       }
     }
-    return e;
+    return r;
   }
 
   private void awaitTurn(long seq) throws IOException {
@@ -270,7 +276,7 @@ final class Converter {
           lock.wait();
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
-          throw new InterruptedIOException("convert was interrupted");
+          throw new CancelledException(what + " was interrupted");
         }
       }
       checkRunning();
@@ -347,7 +353,7 @@ final class Converter {
       long a = Math.max(off, d.offset());
       long b = Math.min(off + len, d.offset() + d.length());
       if (a < b) {
-        zero(buf, pos + (int) (a - off), (int) (b - a));
+        ZeroScan.zero(buf, pos + (int) (a - off), (int) (b - a));
         record(a, b - a, cause);
         if (a > off) {
           read(off, buf, pos, (int) (a - off));
@@ -359,7 +365,7 @@ final class Converter {
       }
     }
     if (len <= SECTOR) {
-      zero(buf, pos, len);
+      ZeroScan.zero(buf, pos, len);
       record(off, len, cause);
       return;
     }
@@ -370,15 +376,7 @@ final class Converter {
 
   private void record(long off, long len, IOException cause) {
     synchronized (salvaged) {
-      salvaged.add(new Salvaged(off, len, Errors.oneLine(cause)));
-    }
-  }
-
-  private static final byte[] ZEROS = new byte[64 << 10];
-
-  private static void zero(ByteBuffer buf, int pos, int len) {
-    for (int done = 0; done < len; done += ZEROS.length) {
-      buf.put(pos + done, ZEROS, 0, Math.min(ZEROS.length, len - done));
+      salvaged.add(new ConvertResult.Salvaged(off, len, cause));
     }
   }
 }

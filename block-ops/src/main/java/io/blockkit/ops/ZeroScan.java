@@ -1,8 +1,8 @@
-package io.blockkit.cli;
+package io.blockkit.ops;
 
 import java.nio.ByteBuffer;
 
-/** Fast zero detection over buffers, using the JDK's vectorised {@link ByteBuffer#mismatch}. */
+/** Zero detection over buffers (the JDK's vectorised {@link ByteBuffer#mismatch}), and zero filling. */
 final class ZeroScan {
   private static final int ZEROS_SIZE = 64 << 10;
   private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(ZEROS_SIZE).asReadOnlyBuffer();
@@ -25,5 +25,14 @@ final class ZeroScan {
 
   static boolean isZero(ByteBuffer buf, int from, int len) {
     return firstNonZero(buf, from, len) < 0;
+  }
+
+  private static final byte[] ZERO_BYTES = new byte[ZEROS_SIZE];
+
+  /** Fills {@code buf[pos, pos+len)} with zeros. */
+  static void zero(ByteBuffer buf, int pos, int len) {
+    for (int done = 0; done < len; done += ZERO_BYTES.length) {
+      buf.put(pos + done, ZERO_BYTES, 0, Math.min(ZERO_BYTES.length, len - done));
+    }
   }
 }

@@ -1,49 +1,46 @@
-package io.blockkit.cli;
+package io.blockkit.ops;
 
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.BlockDriver;
 import io.blockkit.api.error.ImageAccessException;
 import io.blockkit.api.error.ImageAccessException.Reason;
 import io.blockkit.registry.BlockRegistry;
+import io.blockkit.registry.OpenParams;
 import java.io.IOException;
-import java.io.InterruptedIOException;
+import java.util.EnumSet;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
+import java.util.Set;
+import java.util.function.Consumer;
 
 /**
- * An image a command creates ({@code create}, {@code convert}) so that no interruption leaves a
- * half-made image under the user's name.
+ * An image an operation creates ({@link Create}, {@link Convert}) so that no interruption leaves
+ * a half-made image under the user's name.
  *
  * <p>Where the protocol offers staging ({@link BlockDriver#stagingLocation}, a plain file), the
  * image is created and written under a hidden name beside the target and moved into place by
  * {@link #commit} when complete and flushed: a crash, even {@code kill -9}, leaves no target (or
  * the previous one, untouched) and at worst the hidden file, which is safe to delete. An existing
  * target is opened for writing first, as qemu-img does when it truncates it, so that a locked or
- * read-only target fails the command before any work, and stays locked until it is replaced.
+ * read-only target fails the operation before any work, and stays locked until it is replaced.
  * Elsewhere the image is created in place, and deleted again unless it existed before.
  *
- * <p>The clean-up is armed (a shutdown hook, which the JVM runs on SIGINT, SIGTERM and SIGHUP)
- * before anything is created. On a signal the hook marks the image {@link #interrupted}, lets the
- * command's own clean-up run for up to {@link #GRACE_SECONDS} seconds, then deletes what this run
- * made itself. A signal after the move into place leaves the complete image.
+ * <p>The clean-up is registered with the operation's {@link Cancellation} before anything is
+ * created, so that {@link Cancellation#abandon()} removes what this run made itself, from any
+ * thread, until the image is committed.
  */
-final class NewImage implements AutoCloseable {
-  static final long GRACE_SECONDS = 10;
-
+final class StagedImage implements AutoCloseable {
   /** Why a delete of the image may fail when its creation failed before making anything. */
-  private static final java.util.Set<Reason> NOTHING_MADE = java.util.EnumSet.of(
-      Reason.NOT_FOUND, Reason.NOT_A_DIRECTORY, Reason.IS_DIRECTORY,
-      Reason.READ_ONLY_FILE_SYSTEM);
+  private static final Set<Reason> NOTHING_MADE = EnumSet.of(Reason.NOT_FOUND,
+      Reason.NOT_A_DIRECTORY, Reason.IS_DIRECTORY, Reason.READ_ONLY_FILE_SYSTEM);
 
-  private final Env env;
   private final String name;
   private final BlockDriver protocol;
   private final String path;
-  private final Thread hook = new Thread(this::onSignal, "blockkit-cleanup");
-  private final CountDownLatch done = new CountDownLatch(1);
-  private volatile boolean interrupted;
+  private final OpenParams params;
+  private final Cancellation cancel;
+  private final Consumer<String> warnings;
+  private final Cancellation.Registration registration;
   private String staged;
   private String location;
   private BlockDevice previous;
@@ -51,30 +48,30 @@ final class NewImage implements AutoCloseable {
   private boolean made;
   private boolean committed;
 
-  private NewImage(Env env, String name, BlockRegistry.Location loc) {
-    this.env = env;
+  private StagedImage(String name, BlockRegistry.Location loc, OpenParams params,
+      Cancellation cancel) {
     this.name = name;
     this.protocol = loc.protocol();
     this.path = loc.path();
     this.location = name;
+    this.params = params;
+    this.cancel = cancel;
+    this.warnings = params.warnings();
+    this.registration = cancel.register(this::discard);
   }
 
   /**
-   * Arms the clean-up, then creates the image (replacing an existing one on commit, as qemu-img
-   * does).
+   * Registers the clean-up, then creates the image (replacing an existing one on commit, as
+   * qemu-img does).
    *
    * @param options the format's create options
-   * @throws InterruptedIOException when the process is already shutting down
+   * @param params how to open the backing image named in the options, and where warnings go
+   * @throws CancelledException when {@code cancel} is already tripped
    */
-  static NewImage create(Env env, String name, String format, Map<String, String> options)
-      throws IOException {
-    BlockRegistry reg = env.registry();
-    NewImage image = new NewImage(env, name, reg.parseLocation(name));
-    try {
-      Runtime.getRuntime().addShutdownHook(image.hook);
-    } catch (IllegalStateException shuttingDown) {
-      throw new InterruptedIOException("Interrupted before '" + name + "' was created");
-    }
+  static StagedImage create(BlockRegistry reg, String name, String format,
+      Map<String, String> options, OpenParams params, Cancellation cancel) throws IOException {
+    cancel.check("Interrupted before '" + name + "' was created");
+    StagedImage image = new StagedImage(name, reg.parseLocation(name), params, cancel);
     boolean ok = false;
     try {
       image.make(reg, format, options);
@@ -103,15 +100,15 @@ final class NewImage implements AutoCloseable {
       made = true; // from here a partly created image is deleted on failure
     }
     try {
-      reg.create(location, format, options);
+      reg.create(location, format, options, params);
     } catch (ImageAccessException e) {
       if (staged != null || e.reason() != Reason.ALREADY_EXISTS) {
         throw e;
       }
       protocol.delete(path); // a protocol that refuses to overwrite: qemu-img replaces the target
-      reg.create(location, format, options);
+      reg.create(location, format, options, params);
     }
-    checkInterrupted();
+    checkCancelled();
   }
 
   /**
@@ -120,7 +117,7 @@ final class NewImage implements AutoCloseable {
    */
   private BlockDevice openExisting(BlockRegistry reg) throws IOException {
     try {
-      return reg.open(name, env.params(protocol.name(), false, false));
+      return reg.open(name, protocolParams(false));
     } catch (ImageAccessException e) {
       if (e.reason() == Reason.NOT_FOUND) {
         return null;
@@ -134,7 +131,7 @@ final class NewImage implements AutoCloseable {
    * cannot be opened as an image (a FIFO, a device, "file/") is still not this run's to delete.
    */
   private boolean exists(BlockRegistry reg) {
-    try (BlockDevice d = reg.open(name, env.params(protocol.name(), true, true))) {
+    try (BlockDevice d = reg.open(name, protocolParams(true))) {
       return true;
     } catch (ImageAccessException e) {
       return e.reason() != Reason.NOT_FOUND;
@@ -143,28 +140,26 @@ final class NewImage implements AutoCloseable {
     }
   }
 
+  private OpenParams protocolParams(boolean readOnly) {
+    return new OpenParams(protocol.name(), Map.of(), readOnly, readOnly, params.warnings(),
+        false);
+  }
+
   /** Where to open the image for writing until {@link #commit}. */
   String location() {
     return location;
   }
 
-  /** Whether a signal asked the command to stop. */
-  boolean interrupted() {
-    return interrupted;
-  }
-
-  private void checkInterrupted() throws InterruptedIOException {
-    if (interrupted) {
-      throw new InterruptedIOException("Interrupted; '" + name + "' was not created");
-    }
+  private void checkCancelled() throws CancelledException {
+    cancel.check("Interrupted; '" + name + "' was not created");
   }
 
   /**
    * Puts the complete image, closed and flushed by the caller, under its name; until this
-   * returns, the command's failure or a signal removes it.
+   * returns, a failure or {@link Cancellation#abandon()} removes it.
    */
   synchronized void commit() throws IOException {
-    checkInterrupted();
+    checkCancelled();
     if (staged != null) {
       try {
         protocol.commit(staged, path, previous != null);
@@ -175,19 +170,14 @@ final class NewImage implements AutoCloseable {
     committed = true;
   }
 
-  /** Removes the image unless committed, and disarms the clean-up. */
+  /** Removes the image unless committed, and ends the clean-up's registration. */
   @Override
   public void close() {
     try {
       discard();
       closeQuietly(previous);
     } finally {
-      done.countDown();
-      try {
-        Runtime.getRuntime().removeShutdownHook(hook);
-      } catch (IllegalStateException shuttingDown) {
-        // the hook is running (or has run) and is waiting for done
-      }
+      registration.close();
     }
   }
 
@@ -196,9 +186,8 @@ final class NewImage implements AutoCloseable {
       return;
     }
     made = false;
-    BlockRegistry.Location loc = new BlockRegistry.Location(protocol, staged != null ? staged : path);
     try {
-      loc.protocol().delete(loc.path());
+      protocol.delete(staged != null ? staged : path);
     } catch (ImageAccessException e) {
       if (!NOTHING_MADE.contains(e.reason())) {
         warnNotRemoved(e);
@@ -209,20 +198,8 @@ final class NewImage implements AutoCloseable {
   }
 
   private void warnNotRemoved(Exception e) {
-    env.warn("blockkit: warning: could not remove the incomplete image '" + location + "': "
-        + Errors.oneLine(e));
-  }
-
-  /** The shutdown hook: stop the command, give it time to clean up, else clean up here. */
-  private void onSignal() {
-    interrupted = true;
-    try {
-      if (!done.await(GRACE_SECONDS, TimeUnit.SECONDS)) {
-        discard();
-      }
-    } catch (InterruptedException e) {
-      discard();
-    }
+    warnings.accept("warning: could not remove the incomplete image '" + location + "': "
+        + e.getMessage());
   }
 
   /**
