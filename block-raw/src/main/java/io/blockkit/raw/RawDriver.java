@@ -6,6 +6,7 @@ import io.blockkit.api.Capability;
 import io.blockkit.api.CreateRequest;
 import io.blockkit.api.DriverFeature;
 import io.blockkit.api.DriverKind;
+import io.blockkit.api.Measurement;
 import io.blockkit.api.OpenRequest;
 import io.blockkit.api.ProbeInput;
 import io.blockkit.api.error.InvalidOptionException;
@@ -43,7 +44,8 @@ public final class RawDriver implements BlockDriver {
 
   @Override
   public Set<DriverFeature> features() {
-    return Set.of(DriverFeature.CREATE, DriverFeature.WRITE, DriverFeature.RESIZE);
+    return Set.of(DriverFeature.CREATE, DriverFeature.WRITE, DriverFeature.RESIZE,
+        DriverFeature.MEASURE);
   }
 
   /** Any bytes are a valid raw image, so raw claims everything with the lowest score. */
@@ -69,6 +71,23 @@ public final class RawDriver implements BlockDriver {
     }
     return new RawDevice(this, request.location(), child, request.readOnly(),
         request.probedBy());
+  }
+
+  /**
+   * A raw image needs its virtual size, whatever it holds: unallocated ranges are part of the
+   * file too (qemu's answer, without its rounding up to whole sectors: raw sizes are exact here).
+   */
+  @Override
+  public Measurement measure(Options options, BlockDevice source) throws IOException {
+    long size;
+    if (source != null) {
+      size = source.size();
+    } else if (options.has(SIZE)) {
+      size = options.size(SIZE);
+    } else {
+      throw new InvalidOptionException("Option 'size' is required to measure a raw image");
+    }
+    return new Measurement(size, size);
   }
 
   /** Sets the child's length to {@code size}, writing zeros with {@code preallocation=full}. */

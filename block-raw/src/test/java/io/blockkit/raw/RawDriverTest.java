@@ -93,6 +93,20 @@ class RawDriverTest {
     return "memory:" + name;
   }
 
+  /** qemu-img measure -O raw: the virtual size, required and fully allocated alike. */
+  @Test
+  void measureIsTheVirtualSizeWhateverTheImageHolds() throws IOException {
+    Options sized = Options.of(Map.of("size", "3M"), raw.createOptions());
+    assertEquals(new io.blockkit.api.Measurement(3 << 20, 3 << 20), raw.measure(sized, null));
+    String image = memoryImage(1 << 20); // sparse: nothing written
+    try (BlockDevice d = registry().open(image, OpenParams.readOnlyDefaults().withFormat("raw"))) {
+      Options none = Options.of(Map.of(), raw.createOptions());
+      assertEquals(new io.blockkit.api.Measurement(1 << 20, 1 << 20), raw.measure(none, d));
+      assertThrows(InvalidOptionException.class, () -> raw.measure(none, null));
+    }
+    assertTrue(raw.features().contains(DriverFeature.MEASURE));
+  }
+
   @Test
   void probeIsTheLastResortForAnything() {
     Random r = new Random(7);

@@ -7,6 +7,8 @@ import io.blockkit.api.Capability;
 import io.blockkit.api.Extent;
 import io.blockkit.api.OpenRequest;
 import io.blockkit.api.error.CorruptImageException;
+import io.blockkit.api.error.InvalidOptionException;
+import io.blockkit.api.error.UnsupportedFeatureException;
 import io.blockkit.verify.plugin.ToyFormatDriver.Flaw;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -20,11 +22,13 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
  * zeros or, for unallocated clusters, to the backing through {@link #readBacking}. A write into an
  * unallocated cluster first copies the cluster from the backing (copy-on-write), appends it to the
  * file and then points the map at it, so that a crash leaves at worst a leaked cluster. Clusters
- * are never reused: zeroing or discarding leaks the old data cluster.
+ * are never reused: zeroing, discarding or compacting leaks the old data cluster (compaction
+ * releases map entries; the file does not shrink). A new backing file rewrites the header.
  */
 final class ToyDevice extends AbstractBlockDevice {
-  private final ToyHeader header;
-  private final BackingLink link;
+  /** Replaced (with its link) by a change of the backing file. */
+  private volatile ToyHeader header;
+  private volatile BackingLink link;
   private final Flaw flaw;
   private final int cluster;
   private final AtomicIntegerArray map;
@@ -256,6 +260,61 @@ final class ToyDevice extends AbstractBlockDevice {
   @Override
   protected BackingLink backingLink() {
     return link;
+  }
+
+  /** Rewrites the header with the new name (the map stays: content is the caller's concern). */
+  @Override
+  protected void doChangeBacking(BackingLink newLink) throws IOException {
+    ToyHeader h = header;
+    String name = newLink == null ? null : newLink.filename();
+    String format = newLink == null ? null : newLink.format();
+    String problem = ToyHeader.problem(h.size(), h.clusterSize(), name, format);
+    if (problem != null) {
+      throw new InvalidOptionException("toyfmt: " + problem);
+    }
+    synchronized (allocation) {
+      ToyHeader next = new ToyHeader(h.size(), h.clusterSize(), name, format);
+      childDevice().write(0, next.encode());
+      childDevice().flush();
+      header = next;
+      link = newLink;
+    }
+  }
+
+  /**
+   * Releases every cluster that reads as what it would read unallocated: the backing's bytes, or
+   * zeros without a backing. A named backing that was not opened ({@code backing=null}) cannot
+   * be compared, so nothing is released against it.
+   */
+  @Override
+  protected void doCompact() throws IOException {
+    boolean comparable = header.backingName() == null || backing().isPresent();
+    if (!comparable) {
+      throw new UnsupportedFeatureException("toyfmt: cannot compact '" + location()
+          + "' without its backing file open");
+    }
+    ByteBuffer mine = ByteBuffer.allocate(cluster);
+    ByteBuffer below = ByteBuffer.allocate(cluster);
+    for (int c = 0; c < map.length(); c++) {
+      int e = map.get(c);
+      if (e == 0) {
+        continue;
+      }
+      long start = (long) c * cluster;
+      int n = (int) Math.min(cluster, size() - start);
+      mine.clear().limit(n);
+      read(start, mine);
+      below.clear().limit(n);
+      readBacking(start, below);
+      if (mine.flip().equals(below.flip())) {
+        synchronized (allocation) {
+          if (map.get(c) == e) { // not rewritten meanwhile
+            setEntry(c, 0);
+          }
+        }
+      }
+    }
+    childDevice().flush();
   }
 
   @Override

@@ -49,7 +49,7 @@ public final class ToyFormatDriver implements BlockDriver {
   private final boolean readOnly;
   private final Flaw flaw;
 
-  /** The registered driver: creates, writes, has backing files. */
+  /** The registered driver: creates, writes, has backing files (changeable), compacts. */
   public ToyFormatDriver() {
     this(false, Flaw.NONE);
   }
@@ -93,7 +93,8 @@ public final class ToyFormatDriver implements BlockDriver {
   @Override
   public Set<DriverFeature> features() {
     if (!readOnly) {
-      return Set.of(DriverFeature.CREATE, DriverFeature.WRITE, DriverFeature.BACKING);
+      return Set.of(DriverFeature.CREATE, DriverFeature.WRITE, DriverFeature.BACKING,
+          DriverFeature.COMPACT);
     }
     return flaw == Flaw.DECLARES_WRITE ? Set.of(DriverFeature.WRITE, DriverFeature.BACKING)
         : Set.of(DriverFeature.BACKING);
