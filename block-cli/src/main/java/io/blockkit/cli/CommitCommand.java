@@ -44,7 +44,9 @@ final class CommitCommand extends BaseCommand {
     try (BlockDevice top = env.open(file, imageOpts,
         env.params(format, false, false).withWritableBacking(true));
         SignalGuard guard = SignalGuard.arm("'" + file + "' was committed")) {
-      Commit.of(top).name(file).base(base).keepTop(keep).cancellation(guard.token())
+      // qemu-img: -b implies -d, even when BASE is the backing file itself
+      Commit.of(top).name(file).base(base).keepTop(keep || base != null)
+          .cancellation(guard.token())
           .progress(Progress.of(env, progress && !quiet)).run(env.registry());
     }
     if (!quiet) {

@@ -110,7 +110,7 @@ public final class Commit {
    */
   public CommitResult run(BlockRegistry registry) throws IOException {
     List<BlockDevice> layers = BackingChain.layers(top);
-    if (layers.size() < 2) {
+    if (base == null && layers.size() < 2) {
       throw new BlockException("Image does not have a backing file");
     }
     int depth = base == null ? 1 : BackingNames.depthOf(registry, top, name, base);
