@@ -81,7 +81,7 @@ final class VdiRepair implements VdiCheck.Fix {
       // Every remaining entry is in range, unique and inside the file: fill holes, fix the
       // count, truncate.
       image.setNextFree(refEnd());
-      long moved = image.packBlocks();
+      long moved = image.compactor().pack();
       if (moved > 0) {
         messages.add("Repaired: moved " + moved + " blocks into unused space");
       }
@@ -152,11 +152,11 @@ final class VdiRepair implements VdiCheck.Fix {
     used.set(to);
     nextHole = to + 1;
     if (buffer == null) {
-      buffer = image.newCopyBuffer();
+      buffer = image.compactor().newCopyBuffer();
     }
     // Counted before the entry is written, so the header's count covers the copy first.
     image.setNextFree(Math.max(image.nextFreeBlock(), to + 1L));
-    image.copyBlock(phys, to, buffer);
+    image.compactor().copyBlock(phys, to, buffer);
     growTo(h.dataOffset + (to + 1L) * h.totalBlockSize());
     copiedSinceWrite = true;
     set(block, to);
