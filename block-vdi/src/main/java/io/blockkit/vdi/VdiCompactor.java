@@ -37,10 +37,9 @@ final class VdiCompactor {
 
   /**
    * Releases every allocated block that reads as zeros (ZERO entry) or, in a differencing image
-   * with its parent open, as the parent's bytes (FREE entry), then packs. The blocks are found
-   * under the shared layout lock (writers and readers go on), and each is examined again under the
-   * exclusive lock before its entry changes, so a write racing the scan is never lost; readers
-   * wait only while entries change and blocks move.
+   * with its parent open, as the parent's bytes (FREE entry), then packs. Writers wait for the
+   * whole compaction; readers go on, held off only while entries change (a batch of released
+   * blocks, a batch of moved blocks, the new count and the truncation).
    *
    * @return the number of blocks released
    */
@@ -51,58 +50,43 @@ final class VdiCompactor {
           + "image: its blocks are preallocated and stay; convert it to a dynamic image "
           + "(convert -O vdi) to get a compact copy");
     }
-    long released = 0;
-    long next = 0;
-    ByteBuffer a = ByteBuffer.allocate((int) Math.min(COPY_CHUNK, h.blockSize));
-    ByteBuffer b = ByteBuffer.allocate(a.capacity());
-    long stamp = image.layoutLock.writeLock();
-    try {
-      while (next < image.header.blocks) {
+    return image.withoutWriters(() -> {
+      long released = 0;
+      ByteBuffer a = ByteBuffer.allocate((int) Math.min(COPY_CHUNK, h.blockSize));
+      ByteBuffer b = ByteBuffer.allocate(a.capacity());
+      long next = 0;
+      while (next < h.blocks) {
         long[] found = new long[RELEASE_BATCH];
+        int[] verdicts = new int[RELEASE_BATCH];
         int n = 0;
-        long stampShared = image.layoutLock.tryConvertToReadLock(stamp);
-        stamp = stampShared;
-        try {
-          for (; next < image.header.blocks && n < RELEASE_BATCH; next++) {
-            if (verdict(next, a, b) != 0) {
-              found[n++] = next;
-            }
+        for (; next < h.blocks && n < RELEASE_BATCH; next++) {
+          int v = verdict(next, a, b);
+          if (v != 0) {
+            found[n] = next;
+            verdicts[n++] = v;
           }
-        } finally {
-          long exclusive = image.layoutLock.tryConvertToWriteLock(stamp);
-          if (exclusive == 0) {
-            image.layoutLock.unlockRead(stamp);
-            exclusive = image.layoutLock.writeLock();
-          }
-          stamp = exclusive;
         }
-        released += release(Arrays.copyOf(found, n), a, b);
+        int count = n;
+        released += count;
+        image.withoutReaders(false, () -> {
+          release(found, verdicts, count);
+          return null;
+        });
       }
-      pack(new Changes());
-    } finally {
-      image.layoutLock.unlockWrite(stamp);
-    }
-    return released;
+      pack(new Changes(), false);
+      return released;
+    });
   }
 
-  /**
-   * Sets the entries of the blocks that still read as zeros or as the parent, and writes them.
-   * Caller holds the layout lock exclusively.
-   */
-  private long release(long[] blocks, ByteBuffer a, ByteBuffer b) throws IOException {
+  /** Sets and writes the entries of released blocks. Caller holds both locks exclusively. */
+  private void release(long[] blocks, int[] verdicts, int n) throws IOException {
     Changes changes = new Changes();
-    long n = 0;
-    for (long block : blocks) {
-      int v = verdict(block, a, b);
-      if (v != 0) {
-        journal.markModified(changes);
-        image.map.set(block, v);
-        changes.entry(block);
-        n++;
-      }
+    for (int i = 0; i < n; i++) {
+      journal.markModified(changes);
+      image.map.set(blocks[i], verdicts[i]);
+      changes.entry(blocks[i]);
     }
     journal.commit(changes);
-    return n;
   }
 
   /**
@@ -140,9 +124,17 @@ final class VdiCompactor {
     return zero ? BlockMap.ZERO : parent ? BlockMap.FREE : 0;
   }
 
-  /** For repair: fills holes, fixes the count and truncates. Caller holds the layout lock exclusively. */
+  /**
+   * For repair and resize: fills holes, fixes the count and truncates. Caller holds both locks
+   * exclusively.
+   */
   long pack() throws IOException {
-    return pack(new Changes());
+    return pack(new Changes(), true);
+  }
+
+  /** {@link #pack(Changes, boolean)} for a caller holding both locks exclusively. */
+  long pack(Changes freed) throws IOException {
+    return pack(freed, true);
   }
 
   /**
@@ -151,11 +143,16 @@ final class VdiCompactor {
    * map entry (those that freed blocks among them), flush, copy data, flush, map, header, flush,
    * truncate, so a crash at any point leaves at worst a leak. The count falls only once the map
    * written to the file has stopped using the blocks past it, so no new block can go where the
-   * file still keeps an old one. Caller holds the layout lock exclusively.
+   * file still keeps an old one.
+   *
+   * <p>Readers go on while blocks are copied: a block's old place stays as it was until its entry
+   * points at the copy, entries change with readers held off ({@code held}: the caller holds both
+   * locks; else it holds the change lock and each change takes the layout lock), and a reader
+   * that started before such a change reads again.
    *
    * @return the number of blocks moved
    */
-  long pack(Changes freed) throws IOException {
+  long pack(Changes freed, boolean held) throws IOException {
     VdiHeader h = image.header;
     BlockMap map = image.map;
     journal.markModified(freed);
@@ -201,26 +198,33 @@ final class VdiCompactor {
         copyBlock(from[i], to[i], buffer);
       }
       image.file().flush();
-      for (int i = 0; i < n; i++) {
-        map.set(owners[i], to[i]);
-        used.clear(from[i]);
-        used.set(to[i]);
-      }
-      writeMovedEntries(owners);
-      // Everything set so far is written (a failure would have thrown): pages may be dropped.
-      map.releasePinned();
+      int batch = n;
+      image.withoutReaders(held, () -> {
+        for (int i = 0; i < batch; i++) {
+          map.set(owners[i], to[i]);
+          used.clear(from[i]);
+          used.set(to[i]);
+        }
+        writeMovedEntries(owners);
+        // Everything set so far is written (a failure would have thrown): pages may be dropped.
+        map.releasePinned();
+        return null;
+      });
       moved += n;
     }
     long newCount = used.length();
-    journal.nextFree.set(newCount);
-    journal.commit(Changes.header());
-    image.file().flush();
-    long newLength = h.dataOffset + newCount * h.totalBlockSize();
-    if (image.fileLength() > newLength
-        && image.file().capabilities().contains(Capability.RESIZE)) {
-      image.file().truncate(newLength);
-      image.setFileLength(newLength);
-    }
+    image.withoutReaders(held, () -> {
+      journal.nextFree.set(newCount);
+      journal.commit(Changes.header());
+      image.file().flush();
+      long newLength = h.dataOffset + newCount * h.totalBlockSize();
+      if (image.fileLength() > newLength
+          && image.file().capabilities().contains(Capability.RESIZE)) {
+        image.file().truncate(newLength);
+        image.setFileLength(newLength);
+      }
+      return null;
+    });
     return moved;
   }
 

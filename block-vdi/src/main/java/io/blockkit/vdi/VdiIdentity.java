@@ -47,12 +47,10 @@ final class VdiIdentity {
   }
 
   void amend(Options o) throws IOException {
-    long stamp = image.layoutLock.writeLock();
-    try {
+    image.exclusively(() -> {
       amendLocked(o);
-    } finally {
-      image.layoutLock.unlockWrite(stamp);
-    }
+      return null;
+    });
   }
 
   private void amendLocked(Options o) throws IOException {
@@ -105,8 +103,14 @@ final class VdiIdentity {
    * status called them its own, so a rebase copied nothing for them.
    */
   void changeParent(BackingLink link, BlockDevice newBacking) throws IOException {
-    long stamp = image.layoutLock.writeLock();
-    try {
+    image.exclusively(() -> {
+      changeParentLocked(link, newBacking);
+      return null;
+    });
+  }
+
+  private void changeParentLocked(BackingLink link, BlockDevice newBacking) throws IOException {
+    {
       VdiHeader h = image.header;
       VdiHeader next;
       if (newBacking == null) {
@@ -137,8 +141,6 @@ final class VdiIdentity {
       changed = link == null ? null
           : new BackingLink(link.filename(), link.fullFilename(), VdiDriver.NAME);
       relinked = true;
-    } finally {
-      image.layoutLock.unlockWrite(stamp);
     }
   }
 
@@ -176,12 +178,10 @@ final class VdiIdentity {
       return;
     }
     p.flush();
-    long stamp = image.layoutLock.writeLock();
-    try {
+    image.exclusively(() -> {
       store(h.withIdentity(h.uuidCreate, h.uuidLinkage, now, h.type));
-    } finally {
-      image.layoutLock.unlockWrite(stamp);
-    }
+      return null;
+    });
   }
 
   /** Makes {@code next} the header and writes it (one write; durable with the next flush). */

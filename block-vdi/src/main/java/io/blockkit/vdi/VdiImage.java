@@ -37,11 +37,23 @@ final class VdiImage extends AbstractBlockDevice {
   volatile BlockMap map;
 
   /**
-   * Shared by every request that writes; exclusive while blocks move (discard, compaction,
-   * repair), the layout changes or a check runs. Reads take no lock: they validate an optimistic
-   * stamp and retry only if the layout changed meanwhile.
+   * Shared by every request that writes (and a flush writing their metadata); exclusive while
+   * blocks move (discard, compaction, repair), the layout changes or a check runs. Readers never
+   * take it, so they go on while a compaction copies blocks.
+   */
+  final StampedLock changeLock = new StampedLock();
+  /**
+   * What readers validate: held exclusively, briefly, whenever entries or a header they use
+   * change under a held {@link #changeLock} (blocks released or moved, a new layout). Reads take
+   * no lock: they validate an optimistic stamp and retry, under its shared lock, only if such a
+   * change happened meanwhile.
    */
   final StampedLock layoutLock = new StampedLock();
+
+  /** An action on the image that may fail. */
+  interface IoAction<T> {
+    T run() throws IOException;
+  }
 
   private final BlockDevice file;
   private final int shift;
@@ -157,7 +169,7 @@ final class VdiImage extends AbstractBlockDevice {
 
   /**
    * Makes {@code next} the image's header, with a fresh map when the map's place or size changed
-   * (a resize, which has written every change of the old one). Caller holds the layout lock
+   * (a resize, which has written every change of the old one). Caller holds both locks
    * exclusively.
    */
   void replaceLayout(VdiHeader next) {
@@ -166,6 +178,37 @@ final class VdiImage extends AbstractBlockDevice {
       map = new BlockMap(file, next.blocksOffset, next.blocks, mapPageShift, mapCachePages);
     }
     header = next;
+  }
+
+  /** Runs {@code a} with writers held off ({@link #changeLock} exclusive); readers go on. */
+  <T> T withoutWriters(IoAction<T> a) throws IOException {
+    long stamp = changeLock.writeLock();
+    try {
+      return a.run();
+    } finally {
+      changeLock.unlockWrite(stamp);
+    }
+  }
+
+  /**
+   * Runs {@code a} with readers held off too; the caller holds {@link #changeLock} exclusively
+   * (or {@code held} is true: this thread holds both locks already).
+   */
+  <T> T withoutReaders(boolean held, IoAction<T> a) throws IOException {
+    if (held) {
+      return a.run();
+    }
+    long stamp = layoutLock.writeLock();
+    try {
+      return a.run();
+    } finally {
+      layoutLock.unlockWrite(stamp);
+    }
+  }
+
+  /** Runs {@code a} with every writer and reader held off: a layout change, a check. */
+  <T> T exclusively(IoAction<T> a) throws IOException {
+    return withoutWriters(() -> withoutReaders(false, a));
   }
 
   // ---------------------------------------------------------------- reading
@@ -388,12 +431,10 @@ final class VdiImage extends AbstractBlockDevice {
 
   @Override
   protected void doTruncate(long newSize) throws IOException {
-    long stamp = layoutLock.writeLock();
-    try {
+    exclusively(() -> {
       new VdiResizer(this, journal).resize(newSize);
-    } finally {
-      layoutLock.unlockWrite(stamp);
-    }
+      return null;
+    });
   }
 
   @Override
@@ -416,11 +457,11 @@ final class VdiImage extends AbstractBlockDevice {
   protected void doFlush() throws IOException {
     identity.followParent();
     if (journal.pending()) {
-      long stamp = layoutLock.readLock();
+      long stamp = changeLock.readLock();
       try {
         journal.writePending();
       } finally {
-        layoutLock.unlockRead(stamp);
+        changeLock.unlockRead(stamp);
       }
     }
     file.flush();
@@ -439,12 +480,7 @@ final class VdiImage extends AbstractBlockDevice {
 
   @Override
   protected CheckReport doCheck(CheckMode mode) throws IOException {
-    long stamp = layoutLock.writeLock();
-    try {
-      return new VdiCheck(this).run(mode);
-    } finally {
-      layoutLock.unlockWrite(stamp);
-    }
+    return exclusively(() -> new VdiCheck(this).run(mode));
   }
 
   /** blocks_allocated as the file holds it now. */

@@ -176,7 +176,7 @@ final class VdiJournal {
 
   /**
    * Writes the unwritten map sectors and, when needed, the header (at most one write each, except
-   * for repairs of huge maps). Caller holds {@link #lock} and the layout lock (shared or
+   * for repairs of huge maps). Caller holds {@link #lock} and the change lock (shared or
    * exclusive).
    *
    * <p>The file must never hold a map entry using a physical block at or past its

@@ -9,7 +9,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * Changes the virtual size of an open image. Caller holds the layout lock exclusively.
+ * Changes the virtual size of an open image. Caller holds both of its locks exclusively.
  *
  * <p><b>Growing</b>: the map needs an entry per block. When the room between the map and the data
  * holds the new entries, they are written there (FREE; ZERO in a differencing image, whose new

@@ -12,7 +12,7 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * The write path of one open image: writes in place, new blocks (with copy-on-write from the
  * parent in differencing images), zeroing and discarding, and the release of whole blocks that
- * become ZERO. Every request holds the image's layout lock shared; allocation of one virtual block
+ * become ZERO. Every request holds the image's change lock shared; allocation of one virtual block
  * is serialised by a striped lock; metadata goes through the {@link VdiJournal}.
  */
 final class VdiWriter {
@@ -33,7 +33,7 @@ final class VdiWriter {
   }
 
   void write(long offset, ByteBuffer src) throws IOException {
-    long stamp = image.layoutLock.readLock();
+    long stamp = image.changeLock.readLock();
     Changes changes = new Changes();
     try {
       long blockSize = image.blockSize();
@@ -52,7 +52,7 @@ final class VdiWriter {
       try {
         journal.commit(changes);
       } finally {
-        image.layoutLock.unlockRead(stamp);
+        image.changeLock.unlockRead(stamp);
       }
     }
   }
@@ -233,7 +233,7 @@ final class VdiWriter {
    */
   void zeroRange(long offset, long length, boolean discard) throws IOException {
     List<Long> release = new ArrayList<>();
-    long stamp = image.layoutLock.readLock();
+    long stamp = image.changeLock.readLock();
     Changes changes = new Changes();
     try {
       VdiHeader h = image.header;
@@ -278,16 +278,14 @@ final class VdiWriter {
       try {
         journal.commit(changes);
       } finally {
-        image.layoutLock.unlockRead(stamp);
+        image.changeLock.unlockRead(stamp);
       }
     }
     if (!release.isEmpty()) {
-      stamp = image.layoutLock.writeLock();
-      try {
+      image.withoutWriters(() -> {
         releaseBlocks(release);
-      } finally {
-        image.layoutLock.unlockWrite(stamp);
-      }
+        return null;
+      });
     }
   }
 
@@ -316,20 +314,25 @@ final class VdiWriter {
     }
   }
 
-  /** Turns allocated whole blocks into ZERO entries and compacts. Holds the layout lock exclusively. */
+  /**
+   * Turns allocated whole blocks into ZERO entries (with readers held off) and packs, readers
+   * going on while blocks are copied. Caller holds the change lock exclusively.
+   */
   private void releaseBlocks(List<Long> blocks) throws IOException {
-    long first = Long.MAX_VALUE;
-    long last = -1;
-    for (long block : blocks) {
-      if (BlockMap.isAllocated(image.map.get(block))) {
-        image.map.set(block, BlockMap.ZERO);
-        first = Math.min(first, block);
-        last = Math.max(last, block);
+    long[] range = image.withoutReaders(false, () -> {
+      long first = Long.MAX_VALUE;
+      long last = -1;
+      for (long block : blocks) {
+        if (BlockMap.isAllocated(image.map.get(block))) {
+          image.map.set(block, BlockMap.ZERO);
+          first = Math.min(first, block);
+          last = Math.max(last, block);
+        }
       }
+      return new long[] {first, last};
+    });
+    if (range[1] >= 0) {
+      image.compactor().pack(Changes.entries(range[0], range[1]), false);
     }
-    if (last < 0) {
-      return;
-    }
-    image.compactor().pack(Changes.entries(first, last));
   }
 }
