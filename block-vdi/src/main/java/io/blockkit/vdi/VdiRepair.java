@@ -30,8 +30,7 @@ final class VdiRepair implements VdiCheck.Fix {
   private final List<String> messages = new ArrayList<>();
   /**
    * What an entry nothing of which reads becomes: FREE, or ZERO in a differencing image, where
-   * FREE means "ask the parent", so the image could no longer be opened (backing images are
-   * unsupported) and older parent data would show.
+   * FREE means "ask the parent", which would show the parent's older data there.
    */
   private final int cleared;
 
