@@ -49,11 +49,16 @@ final class VdiWriter {
         pos += n;
       }
     } finally {
-      try {
-        journal.commit(changes);
-      } finally {
-        image.changeLock.unlockRead(stamp);
-      }
+      commitAndUnlock(changes, stamp);
+    }
+  }
+
+  /** Commits a request's metadata and releases its share of the change lock, even if that fails. */
+  private void commitAndUnlock(Changes changes, long stamp) throws IOException {
+    try {
+      journal.commit(changes);
+    } finally {
+      image.changeLock.unlockRead(stamp);
     }
   }
 
@@ -275,11 +280,7 @@ final class VdiWriter {
         pos += n;
       }
     } finally {
-      try {
-        journal.commit(changes);
-      } finally {
-        image.changeLock.unlockRead(stamp);
-      }
+      commitAndUnlock(changes, stamp);
     }
     if (!release.isEmpty()) {
       image.withoutWriters(() -> {

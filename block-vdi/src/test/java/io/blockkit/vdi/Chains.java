@@ -36,6 +36,16 @@ final class Chains {
     Files.write(dir.resolve(name), bytes);
   }
 
+  /** Stores a base image {@code name}: {@code blocks} blocks, block i holding pattern(i). */
+  VdiBytes putBase(String name, int blocks, int blockSize) throws IOException {
+    VdiBytes base = VdiBytes.dynamic((long) blocks * blockSize, blockSize);
+    for (int i = 0; i < blocks; i++) {
+      base.allocate(i, i);
+    }
+    put(name, base.build());
+    return base;
+  }
+
   byte[] get(String name) throws IOException {
     return Files.readAllBytes(dir.resolve(name));
   }

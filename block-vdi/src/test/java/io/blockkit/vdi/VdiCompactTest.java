@@ -167,11 +167,7 @@ class VdiCompactTest {
   @Test
   void aDifferencingImageGivesBlocksEqualToItsParentBack(@TempDir Path dir) throws IOException {
     Chains c = new Chains(dir);
-    VdiBytes base = VdiBytes.dynamic(4L * KB512, KB512);
-    for (int i = 0; i < 4; i++) {
-      base.allocate(i, i);
-    }
-    c.put("base.vdi", base.build());
+    c.putBase("base.vdi", 4, KB512);
     c.create("child.vdi", Map.of("backing_file", "base.vdi", "block_size", "512K"));
     byte[] expected;
     try (BlockDevice d = c.open("child.vdi", false)) {

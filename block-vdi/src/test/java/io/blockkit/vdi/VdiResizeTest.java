@@ -211,11 +211,7 @@ class VdiResizeTest {
   @Test
   void aGrownDifferencingImageReadsZerosPastItsOldEnd(@TempDir Path dir) throws IOException {
     Chains c = new Chains(dir);
-    VdiBytes base = VdiBytes.dynamic(6L * MB, MB);
-    for (int i = 0; i < 6; i++) {
-      base.allocate(i, i);
-    }
-    c.put("base.vdi", base.build());
+    VdiBytes base = c.putBase("base.vdi", 6, MB);
     c.create("child.vdi", Map.of("backing_file", "base.vdi", "size", "2M"));
     try (BlockDevice d = c.open("child.vdi", false)) {
       d.truncate(6L * MB);
