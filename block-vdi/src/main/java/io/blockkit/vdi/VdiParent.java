@@ -17,10 +17,11 @@ import java.util.UUID;
 /**
  * Finds and opens the parent of a differencing image the way VirtualBox identifies it: by UUID,
  * since a VDI records no parent name. The candidates are the file or folder named by the {@code
- * parent_search} open option (first) and the files next to the image ({@code .vdi} names before
- * the others); the first whose image UUID equals the child's parent UUID is the parent, opened
- * through {@link RelatedImages#openBacking} so that the registry applies the user's {@code
- * backing.*} overrides and refuses loops. A child whose parent has been modified since it was made
+ * parent_search} open option (first), the files next to the image ({@code .vdi} names before
+ * the others) and those of the folder above it (where VirtualBox keeps the base disk of the
+ * snapshots in a VM's Snapshots folder); the first whose image UUID equals the child's parent
+ * UUID is the parent, opened through {@link RelatedImages#openBacking} so that the registry
+ * applies the user's {@code backing.*} overrides and refuses loops. A child whose parent has been modified since it was made
  * (the parent's modification UUID differs from the one the child recorded) opens with a warning,
  * as VirtualBox opens it without checking.
  */
@@ -158,6 +159,12 @@ final class VdiParent {
     if (own != null) {
       candidates.addAll(own);
       searched.add("the folder of '" + location + "'");
+    }
+    // VirtualBox keeps snapshots in the VM's Snapshots folder and the base disk above it.
+    List<String> above = folder("..");
+    if (above != null) {
+      candidates.addAll(above);
+      searched.add("the folder above it");
     }
     for (String name : candidates) {
       if (matches(name)) {

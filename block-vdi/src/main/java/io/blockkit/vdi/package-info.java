@@ -128,7 +128,8 @@
  * parent's modification UUID when the child was made ({@code uuid_parent_modify}). Like
  * VirtualBox, this driver finds the parent by UUID ({@link io.blockkit.vdi.VdiParent}): the
  * file or folder named by the open option {@code parent_search} first, then the files next to
- * the image ({@code .vdi} names first), through the request's {@link
+ * the image ({@code .vdi} names first), then those of the folder above it (VirtualBox keeps
+ * snapshots in a VM's {@code Snapshots} folder and the base disk above it), through the request's {@link
  * io.blockkit.api.RelatedImages} (folder listing, then {@code openBacking}, so the registry
  * applies {@code backing=null} and {@code backing.*}, refuses loops and names the chain). Chains
  * have any depth.

@@ -111,6 +111,17 @@ class VdiDifferencingTest {
     }
   }
 
+  /** VirtualBox's layout: the base disk in the VM folder, snapshots in Snapshots/ below it. */
+  @Test
+  void aSnapshotFindsTheBaseDiskInTheFolderAbove() throws IOException {
+    c.put("vm/disk.vdi", base().build());
+    c.put("vm/Snapshots/{" + TOP + "}.vdi", child(4, TOP, BASE, BASE_MOD).build());
+    try (BlockDevice d = c.open("vm/Snapshots/{" + TOP + "}.vdi", true)) {
+      assertArrayEquals(expectedChild(baseContent()), Chains.readAll(d));
+      assertEquals("../disk.vdi", d.info().backing().filename());
+    }
+  }
+
   @Test
   void aMissingParentIsNamedByItsUuid() throws IOException {
     VdiBytes other = base();
