@@ -109,12 +109,23 @@ public abstract class AbstractBlockDevice implements BlockDevice {
   public final void changeBacking(BackingLink link, BlockDevice newBacking) throws IOException {
     ensureWritable();
     requireFeature(DriverFeature.BACKING);
-    doChangeBacking(link);
+    doChangeBacking(link, newBacking);
     BlockDevice old = backing;
     backing = newBacking;
     if (old != null && old != newBacking) {
       old.close();
     }
+  }
+
+  /**
+   * Stores the new backing (or none) in the metadata, durably; called only for BACKING formats.
+   * Formats that record the backing by identity rather than by name (VDI stores its parent's
+   * UUIDs) read it from {@code newBacking}. Default: {@link #doChangeBacking(BackingLink)}.
+   *
+   * @param newBacking the image that will be the backing, or null when none is opened
+   */
+  protected void doChangeBacking(BackingLink link, BlockDevice newBacking) throws IOException {
+    doChangeBacking(link);
   }
 
   /** Stores {@code link} (or none) in the metadata, durably; called only for BACKING formats. */

@@ -158,6 +158,15 @@ public abstract class BlockDriverConformanceTest extends KitSupport {
     return true;
   }
 
+  /**
+   * True when shrinking refuses to cut off data (VDI: only a part holding no data may go) and
+   * sizes change in whole 512-byte sectors; false (the default) when a shrink drops whatever lies
+   * past the new end, as a file's truncation does.
+   */
+  protected boolean shrinkKeepsData() {
+    return false;
+  }
+
   // ---------------------------------------------------------------- the groups
 
   /** Capabilities, sizes, zero-length requests, close, flush and check of fresh images. */

@@ -37,11 +37,30 @@ final class ChainBench {
     return "top." + test.driver().name();
   }
 
-  /** Stores a raw image {@code name} of {@code size} bytes drawn from {@code lo..hi}. */
+  /** The file name of a base image called {@code stem}: {@code stem.raw} by default. */
+  String base(String stem) {
+    return stem + "." + test.baseFormat();
+  }
+
+  /**
+   * Stores a base image {@code name} of {@code size} bytes drawn from {@code lo..hi}: raw bytes,
+   * or an image of {@link ChainConformanceTest#baseFormat} holding them. Returns its content, up
+   * to the size the image really has (a format may round it up; the rest reads zeros).
+   */
   byte[] rawBase(String name, int size, int lo, int hi) throws IOException {
     byte[] content = test.randomBytes(size, lo, hi);
-    storage.put(name, content);
-    return content;
+    String format = test.baseFormat();
+    if (format.equals("raw")) {
+      storage.put(name, content);
+      return content;
+    }
+    registry.create(storage.location(name), format, Map.of("size", Long.toString(size)));
+    try (BlockDevice d = registry.open(storage.location(name), OpenParams.defaults()
+        .withFormat(format).withWarnings(w -> { }))) {
+      KitSupport.writeAll(d, 0, content);
+      d.flush();
+      return java.util.Arrays.copyOf(content, Math.toIntExact(d.size()));
+    }
   }
 
   void createOverlay(String name, long size, String backingName, String backingFormat)
@@ -76,8 +95,8 @@ final class ChainBench {
   /** A raw base of {@code clusters} clusters (bytes 1..127) under a same-sized overlay. */
   ChainModel simpleChain(int clusters) throws IOException {
     int size = clusters * cluster();
-    ChainModel model = new ChainModel(cluster(), rawBase("base.raw", size, 1, 127));
-    createOverlay(top(), size, "base.raw", "raw");
+    ChainModel model = new ChainModel(cluster(), rawBase(base("base"), size, 1, 127));
+    createOverlay(top(), size, base("base"), test.baseFormat());
     model.overlay(size);
     return model;
   }

@@ -98,6 +98,21 @@ public abstract class FormatConformanceTest extends KitSupport {
     return ChainConformanceTest.qemuOverlayOptions(size, backingName, backingFormat);
   }
 
+  /** See {@link BlockDriverConformanceTest#shrinkKeepsData}. */
+  protected boolean shrinkKeepsData() {
+    return false;
+  }
+
+  /** The format of the chains' bottom images; see {@link ChainConformanceTest#baseFormat}. */
+  protected String baseFormat() {
+    return "raw";
+  }
+
+  /** See {@link ChainConformanceTest#recordsBackingName}. */
+  protected boolean recordsBackingName() {
+    return true;
+  }
+
   /** The registry images are created and opened with: by default {@link #registryWith}. */
   protected BlockRegistry registry() throws IOException {
     return registryWith(driver());
@@ -188,6 +203,11 @@ public abstract class FormatConformanceTest extends KitSupport {
     protected boolean freshImagesReadZero() {
       return FormatConformanceTest.this.freshImagesReadZero();
     }
+
+    @Override
+    protected boolean shrinkKeepsData() {
+      return FormatConformanceTest.this.shrinkKeepsData();
+    }
   }
 
   /** The device contract over the memory protocol. */
@@ -223,6 +243,16 @@ public abstract class FormatConformanceTest extends KitSupport {
     @Override
     protected int naturalBlockSize() {
       return FormatConformanceTest.this.naturalBlockSize();
+    }
+
+    @Override
+    protected String baseFormat() {
+      return FormatConformanceTest.this.baseFormat();
+    }
+
+    @Override
+    protected boolean recordsBackingName() {
+      return FormatConformanceTest.this.recordsBackingName();
     }
 
     @Override

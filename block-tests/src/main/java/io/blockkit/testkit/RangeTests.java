@@ -68,6 +68,10 @@ abstract class RangeTests extends DeviceGroup {
     long size = d.size();
     byte[] tail = randomBytes(512);
     writeAll(d, size - 512, tail);
+    if (subject.shrinkKeepsData()) {
+      shrinkOverDataIsRefused(d);
+      return;
+    }
     d.truncate(size - 256);
     assertEquals(size - 256, d.size());
     d.truncate(size + 8192);
@@ -76,5 +80,26 @@ abstract class RangeTests extends DeviceGroup {
     assertSameBytes(tail, 0, back, size - 512, 256, "data kept by shrinking");
     assertSameBytes(new byte[256 + 8192], 0, Arrays.copyOfRange(back, 256, back.length),
         size - 256, 256 + 8192, "bytes cut off and grown back");
+  }
+
+  /**
+   * For formats that never cut off data: a shrink over the data written at the end fails and
+   * changes nothing; once those bytes are zeros it succeeds, and growing again reads zeros.
+   */
+  private void shrinkOverDataIsRefused(BlockDevice d) throws IOException {
+    long size = d.size();
+    byte[] before = snapshot(d);
+    assertThrows(IOException.class, () -> d.truncate(size - 512), "a shrink over data");
+    assertEquals(size, d.size(), "size after a refused shrink");
+    assertImageEquals(before, d, "after a refused shrink");
+    d.writeZeroes(size - 512, 512);
+    d.truncate(size - 512);
+    assertEquals(size - 512, d.size());
+    d.truncate(size + 8192);
+    assertEquals(size + 8192, d.size());
+    assertSameBytes(before, 0, readAll(d, 0, (int) (size - 512)), 0, (int) (size - 512),
+        "data kept by shrinking");
+    assertSameBytes(new byte[512 + 8192], 0, readAll(d, size - 512, 512 + 8192), size - 512,
+        512 + 8192, "bytes cut off and grown back");
   }
 }

@@ -1,11 +1,12 @@
 package io.blockkit.vdi;
 
+import io.blockkit.api.BackingChain;
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.BlockDriver;
-import io.blockkit.api.Capability;
 import io.blockkit.api.CreateRequest;
 import io.blockkit.api.DriverFeature;
 import io.blockkit.api.DriverKind;
+import io.blockkit.api.Measurement;
 import io.blockkit.api.OpenRequest;
 import io.blockkit.api.ProbeInput;
 import io.blockkit.api.error.InvalidOptionException;
@@ -13,10 +14,7 @@ import io.blockkit.api.options.OptionSpec;
 import io.blockkit.api.options.Options;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.UUID;
 import java.util.Set;
 
 /** The {@code vdi} format driver: VirtualBox Disk Images. Stateless; see the package documentation. */
@@ -24,12 +22,6 @@ public final class VdiDriver implements BlockDriver {
   /** The driver's name. */
   public static final String NAME = "vdi";
 
-  static final String PRE_HEADER_TEXT = "<<< Oracle VirtualBox Disk Image >>>\n";
-  static final long DEFAULT_BLOCK_SIZE = 1L << 20;
-  static final long MIN_CREATE_BLOCK_SIZE = 512L << 10;
-  static final long MAX_CREATE_BLOCK_SIZE = 8L << 20;
-  static final int CREATE_MAP_OFFSET = 512;
-  static final int CREATE_DATA_ALIGNMENT = 4096;
 
   private final int mapPageShift;
   private final int mapCachePages;
@@ -57,12 +49,23 @@ public final class VdiDriver implements BlockDriver {
 
   @Override
   public String description() {
-    return "VirtualBox Disk Image (VDI): dynamic and fixed images, versions 0.2 and 1.x";
+    return "VirtualBox Disk Image (VDI): dynamic, fixed and differencing images, versions 0.2 "
+        + "and 1.x";
   }
 
   @Override
   public Set<DriverFeature> features() {
-    return Set.of(DriverFeature.CREATE, DriverFeature.WRITE, DriverFeature.CHECK, DriverFeature.REPAIR);
+    return Set.of(DriverFeature.CREATE, DriverFeature.WRITE, DriverFeature.CHECK,
+        DriverFeature.REPAIR, DriverFeature.BACKING, DriverFeature.RESIZE, DriverFeature.AMEND,
+        DriverFeature.COMPACT, DriverFeature.MEASURE);
+  }
+
+  int mapPageShift() {
+    return mapPageShift;
+  }
+
+  int mapCachePages() {
+    return mapCachePages;
   }
 
   /** 100 when the signature is at 0x40 of at least one 512-byte sector (as QEMU probes), else 0. */
@@ -77,7 +80,8 @@ public final class VdiDriver implements BlockDriver {
   @Override
   public List<OptionSpec> createOptions() {
     return List.of(
-        OptionSpec.size("size", null, "Virtual disk size (rounded up to 512 bytes)"),
+        OptionSpec.size("size", null, "Virtual disk size (rounded up to 512 bytes; a "
+            + "differencing image takes its parent's by default)"),
         OptionSpec.bool("static", false,
             "Create a fixed (preallocated) image, like qemu-img's static=on "
                 + "(same as preallocation=metadata)"),
@@ -87,7 +91,29 @@ public final class VdiDriver implements BlockDriver {
         OptionSpec.size("block_size", "1M", "Block size: a power of two from 512K to 8M "
             + "(QEMU opens only 1M)"),
         OptionSpec.uuid("uuid", "Image UUID (default: random)"),
-        OptionSpec.string("comment", "", "Comment stored in the header (at most 255 bytes UTF-8)"));
+        OptionSpec.string("comment", "", "Comment stored in the header (at most 255 bytes UTF-8)"),
+        OptionSpec.string("backing_file", null, "Parent image: creates a differencing image "
+            + "that records the parent's UUID (VirtualBox finds parents by UUID, not by name)"),
+        OptionSpec.string("backing_fmt", null, "Format of the parent: vdi (the only one "
+            + "allowed)"));
+  }
+
+  /** What amend changes: the image and parent UUIDs and the comment, each one header write. */
+  @Override
+  public List<OptionSpec> amendOptions() {
+    return List.of(
+        OptionSpec.uuid("uuid", "Image UUID (VBoxManage internalcommands sethduuid)"),
+        OptionSpec.uuid("parent_uuid", "Parent UUID (VBoxManage internalcommands "
+            + "sethdparentuuid)"),
+        OptionSpec.string("comment", null, "Comment stored in the header (at most 255 bytes "
+            + "UTF-8)"));
+  }
+
+  @Override
+  public List<OptionSpec> openOptions() {
+    return List.of(OptionSpec.string(VdiParent.SEARCH_OPTION, null, "A VDI file or a folder to "
+        + "search first for a differencing image's parent (matched by UUID); the image's own "
+        + "folder is searched after it"));
   }
 
   @Override
@@ -121,22 +147,23 @@ public final class VdiDriver implements BlockDriver {
     BlockMap map = new BlockMap(file, header.blocksOffset, header.blocks, mapPageShift,
         mapCachePages);
     long nextFree = header.blocksAllocated;
-    if (header.isDifferencing()) {
-      long free = 0;
-      BlockMap.Cursor scan = map.cursor();
-      for (long b = 0; b < header.blocks; b++) {
-        if (scan.get(b) == BlockMap.FREE) {
-          free++;
-        }
-      }
-      if (free > 0) {
-        throw VdiImage.differencingUnsupported(location, header, free);
-      }
-    }
     if (!request.readOnly()) {
       nextFree = firstUnusedBlock(header, map, length);
     }
-    return new VdiImage(this, location, request.readOnly(), file, header, map, nextFree, length);
+    if (!header.isDifferencing()) {
+      return new VdiImage(this, location, request.readOnly(), file, header, map, nextFree, length,
+          null, null);
+    }
+    VdiParent.Opened parent = VdiParent.open(request, header);
+    try {
+      return new VdiImage(this, location, request.readOnly(), file, header, map, nextFree, length,
+          parent.backing(), parent.parent());
+    } catch (RuntimeException e) {
+      if (parent.backing() != null) {
+        parent.backing().close();
+      }
+      throw e;
+    }
   }
 
   /**
@@ -163,107 +190,40 @@ public final class VdiDriver implements BlockDriver {
 
   @Override
   public void create(CreateRequest request) throws IOException {
-    BlockDevice file = request.child();
-    if (file == null) {
-      throw new InvalidOptionException("The vdi format needs a child node (a file) to create in");
-    }
-    Options o = request.options();
-    if (!o.has("size")) {
-      throw new InvalidOptionException("Option 'size' is required to create a vdi image");
-    }
-    long blockSize = o.size("block_size");
-    if (Long.bitCount(blockSize) != 1 || blockSize < MIN_CREATE_BLOCK_SIZE
-        || blockSize > MAX_CREATE_BLOCK_SIZE) {
-      throw new InvalidOptionException("Option 'block_size': " + blockSize + " is not allowed; "
-          + "expected a power of two from 524288 (512K) to 8388608 (8M), as VirtualBox accepts");
-    }
-    long requested = o.size("size");
-    if (requested <= 0) {
-      throw new InvalidOptionException("Option 'size': " + requested
-          + " is not allowed; a vdi image needs at least one byte (VirtualBox cannot open "
-          + "one of 0 bytes, though blockkit and qemu-img can)");
-    }
-    long max = Math.min(VdiHeader.MAX_DISK_SIZE, VdiHeader.MAX_BLOCKS * blockSize);
-    if (requested > max) {
-      throw new InvalidOptionException("Option 'size': " + requested + " bytes is too large; the "
-          + "largest vdi image with " + blockSize + "-byte blocks is " + max + " bytes");
-    }
-    long size = (requested + VdiHeader.SECTOR_SIZE - 1) & -(long) VdiHeader.SECTOR_SIZE;
-    String prealloc = o.string("preallocation");
-    if (o.bool("static")) {
-      if (o.isSet("preallocation") && prealloc.equals("off")) {
-        throw new InvalidOptionException("Options 'static=on' and 'preallocation=off' "
-            + "contradict each other");
-      }
-      if (prealloc.equals("off")) {
-        prealloc = "metadata";
-      }
-    }
-    boolean fixed = !prealloc.equals("off");
-    byte[] comment = o.string("comment").getBytes(StandardCharsets.UTF_8);
-    if (comment.length >= VdiHeader.COMMENT_SIZE || o.string("comment").indexOf('\0') >= 0) {
-      throw new InvalidOptionException("Option 'comment': " + comment.length + " bytes is too "
-          + "long; at most 255 bytes of UTF-8 without NUL characters fit in the header");
-    }
-    UUID image = o.uuid("uuid").orElseGet(UUID::randomUUID);
-    if (image.getMostSignificantBits() == 0 && image.getLeastSignificantBits() == 0) {
-      throw new InvalidOptionException("Option 'uuid': the null UUID is not allowed (VirtualBox "
-          + "rejects images whose UUID is null)");
-    }
-    long blocks = (size + blockSize - 1) / blockSize;
-    long mapOffset = CREATE_MAP_OFFSET;
-    long dataOffset = (mapOffset + 4 * blocks + CREATE_DATA_ALIGNMENT - 1)
-        & -(long) CREATE_DATA_ALIGNMENT;
+    VdiCreator.create(request);
+  }
 
-    ByteBuffer h = ByteBuffer.allocate(CREATE_MAP_OFFSET).order(ByteOrder.LITTLE_ENDIAN);
-    h.put(0, PRE_HEADER_TEXT.getBytes(StandardCharsets.US_ASCII));
-    h.putInt(VdiHeader.SIGNATURE_OFFSET, (int) VdiHeader.SIGNATURE);
-    h.putInt(VdiHeader.VERSION_OFFSET, VdiHeader.VERSION_1_1);
-    h.putInt(72, VdiHeader.V1_PLUS_HEADER_SIZE);
-    h.putInt(76, fixed ? VdiHeader.TYPE_FIXED : VdiHeader.TYPE_NORMAL);
-    h.putInt(80, 0);
-    h.put(84, comment);
-    h.putInt(340, (int) mapOffset);
-    h.putInt(344, (int) dataOffset);
-    h.putInt(360, VdiHeader.SECTOR_SIZE);
-    h.putLong(368, size);
-    h.putInt(376, (int) blockSize);
-    h.putInt(380, 0);
-    h.putInt(384, (int) blocks);
-    h.putInt(388, fixed ? (int) blocks : 0);
-    VdiHeader.putUuid(h, 392, image);
-    VdiHeader.putUuid(h, 408, UUID.randomUUID());
-    h.putInt(468, VdiHeader.SECTOR_SIZE);
-    file.write(0, h);
-
-    // The map, then zero padding up to the data area, written in bounded chunks.
-    int chunkEntries = 1 << 18;
-    for (long first = 0; first < blocks; first += chunkEntries) {
-      int n = (int) Math.min(chunkEntries, blocks - first);
-      ByteBuffer m = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
-      for (int i = 0; i < n; i++) {
-        m.putInt(fixed ? (int) (first + i) : BlockMap.FREE);
-      }
-      m.flip();
-      file.write(mapOffset + 4 * first, m);
+  /**
+   * {@code qemu-img measure -O vdi} (which qemu 7.2 itself refuses for vdi), from the layout
+   * create writes: {@code fully-allocated} is the header and map plus every block; {@code
+   * required} counts only the blocks of {@code source} whose chain holds data (a dynamic image's
+   * blocks of zeros are never allocated), or every block for a fixed image; without a source,
+   * the header and map alone.
+   */
+  @Override
+  public Measurement measure(Options options, BlockDevice source) throws IOException {
+    VdiCreator.Layout l = VdiCreator.layout(options, source == null ? null : source.size());
+    long full = l.fileSize(l.blocks());
+    if (l.fixed()) {
+      return new Measurement(full, full);
     }
-    long mapEnd = mapOffset + 4 * blocks;
-    if (dataOffset > mapEnd) {
-      file.write(mapEnd, ByteBuffer.allocate((int) (dataOffset - mapEnd)));
+    if (source == null) {
+      return new Measurement(l.dataOffset(), full);
     }
-    if (fixed) {
-      long end = dataOffset + blocks * blockSize;
-      if (prealloc.equals("full")) {
-        ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(blockSize, 1 << 20));
-        for (long pos = dataOffset; pos < end; pos += zeros.capacity()) {
-          zeros.clear();
-          file.write(pos, zeros);
+    long used = 0;
+    long size = source.size();
+    for (long block = 0; block * l.blockSize() < size; block++) {
+      long start = block * l.blockSize();
+      long end = Math.min(size, start + l.blockSize());
+      for (long pos = start; pos < end; ) {
+        BackingChain.Status s = BackingChain.status(source, pos, end - pos);
+        if (s.extent().data() && !s.extent().zero()) {
+          used++;
+          break;
         }
-      } else if (file.capabilities().contains(Capability.RESIZE)) {
-        file.truncate(end);
-      } else {
-        file.writeZeroes(end - 1, 1);
+        pos = s.extent().end();
       }
     }
+    return new Measurement(l.fileSize(used), full);
   }
 }

@@ -319,6 +319,65 @@ final class VdiHeader {
     return b;
   }
 
+  /** A change to a header's bytes, at the offsets of its version's layout. */
+  private interface Patch {
+    void apply(ByteBuffer b, Layout l);
+  }
+
+  /** A copy of this header with {@code patch} applied to its bytes, parsed again. */
+  private VdiHeader edited(Patch patch) {
+    ByteBuffer b = ByteBuffer.wrap(raw.clone()).order(ByteOrder.LITTLE_ENDIAN);
+    patch.apply(b, isV0() ? Layout.V0 : Layout.V1);
+    return new VdiHeader(location, b, version);
+  }
+
+  /** This header with another image UUID, parent UUID, parent modification UUID and type. */
+  VdiHeader withIdentity(UUID create, UUID linkage, UUID parentModify, int newType) {
+    return edited((b, l) -> {
+      putUuid(b, l.uuidCreate, create);
+      putUuid(b, l.uuidLinkage, linkage);
+      if (l.uuidParentModify >= 0) {
+        putUuid(b, l.uuidParentModify, parentModify);
+      }
+      b.putInt(l.type, newType);
+    });
+  }
+
+  /** This header with another comment (at most 255 bytes of UTF-8, checked by the caller). */
+  VdiHeader withComment(byte[] text) {
+    return edited((b, l) -> {
+      b.put(l.comment, new byte[COMMENT_SIZE]);
+      b.put(l.comment, text);
+    });
+  }
+
+  /**
+   * This header with another disk size, block count and map and data offsets (version 1.x only:
+   * version 0 implies its offsets), as a resize leaves it.
+   */
+  VdiHeader withGeometry(long newDiskSize, long newBlocks, long newBlocksOffset,
+      long newDataOffset) {
+    if (isV0()) {
+      throw new IllegalStateException("version 0 headers imply their offsets");
+    }
+    return edited((b, l) -> {
+      b.putLong(l.diskSize, newDiskSize);
+      b.putInt(l.blocks, (int) newBlocks);
+      b.putInt(340, (int) newBlocksOffset);
+      b.putInt(344, (int) newDataOffset);
+    });
+  }
+
+  /** The LCHS geometry as stored (cylinders, heads, sectors, sector size), or null. */
+  int[] lchs() {
+    return lchsGeometry == null ? null : lchsGeometry.clone();
+  }
+
+  /** True when the header has room for a parent modification UUID (version 1.x). */
+  boolean hasParentModify() {
+    return !isV0();
+  }
+
   String typeName() {
     return switch (type) {
       case TYPE_NORMAL -> "dynamic";

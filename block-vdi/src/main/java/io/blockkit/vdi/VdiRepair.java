@@ -30,8 +30,7 @@ final class VdiRepair implements VdiCheck.Fix {
   private final List<String> messages = new ArrayList<>();
   /**
    * What an entry nothing of which reads becomes: FREE, or ZERO in a differencing image, where
-   * FREE means "ask the parent", so the image could no longer be opened (backing images are
-   * unsupported) and older parent data would show.
+   * FREE means "ask the parent", which would show the parent's older data there.
    */
   private final int cleared;
 
@@ -81,7 +80,7 @@ final class VdiRepair implements VdiCheck.Fix {
       // Every remaining entry is in range, unique and inside the file: fill holes, fix the
       // count, truncate.
       image.setNextFree(refEnd());
-      long moved = image.packBlocks();
+      long moved = image.compactor().pack();
       if (moved > 0) {
         messages.add("Repaired: moved " + moved + " blocks into unused space");
       }
@@ -152,11 +151,11 @@ final class VdiRepair implements VdiCheck.Fix {
     used.set(to);
     nextHole = to + 1;
     if (buffer == null) {
-      buffer = image.newCopyBuffer();
+      buffer = image.compactor().newCopyBuffer();
     }
     // Counted before the entry is written, so the header's count covers the copy first.
     image.setNextFree(Math.max(image.nextFreeBlock(), to + 1L));
-    image.copyBlock(phys, to, buffer);
+    image.compactor().copyBlock(phys, to, buffer);
     growTo(h.dataOffset + (to + 1L) * h.totalBlockSize());
     copiedSinceWrite = true;
     set(block, to);

@@ -13,10 +13,10 @@
  *       blocks) open, read as 0 bytes and check clean, as in QEMU; VirtualBox refuses them.
  *       Create refuses size 0 for that reason (it makes any other size from 512 bytes, which
  *       VirtualBox opens).
- *   <li>Image types 1 (dynamic), 2 (fixed) and 3 (undo, treated as dynamic as VirtualBox does).
- *       Differencing images (type 4 or a parent UUID) open only when no block is left to the parent
- *       (no FREE entry): backing images are not supported, so an image that needs its parent is
- *       refused on open with an UnsupportedFeatureException, never read as zeros.
+ *   <li>Image types 1 (dynamic), 2 (fixed), 3 (undo) and 4 (differencing). As in VirtualBox, an
+ *       image is differencing when its type is 4 or it records a parent UUID: an undo image
+ *       without a parent UUID is a base image (VirtualBox treats type 3 as a normal image), one
+ *       with a parent UUID a differencing image like type 4. See "Differencing images" below.
  *   <li>Any power-of-two block size from 512 bytes to 128 MiB and any power-of-two
  *       {@code block_extra}; QEMU only opens 1 MiB blocks without extra, VirtualBox 128 KiB..128
  *       MiB.
@@ -123,6 +123,89 @@
  *       it, and it is published only after the whole block is written.
  * </ul>
  *
+ * <h2>Differencing images</h2>
+ * A VDI records no parent name, only the parent's image UUID ({@code uuid_linkage}) and the
+ * parent's modification UUID when the child was made ({@code uuid_parent_modify}). Like
+ * VirtualBox, this driver finds the parent by UUID ({@link io.blockkit.vdi.VdiParent}): the
+ * file or folder named by the open option {@code parent_search} first, then the files next to
+ * the image ({@code .vdi} names first), then those of the folder above it (VirtualBox keeps
+ * snapshots in a VM's {@code Snapshots} folder and the base disk above it), through the request's {@link
+ * io.blockkit.api.RelatedImages} (folder listing, then {@code openBacking}, so the registry
+ * applies {@code backing=null} and {@code backing.*}, refuses loops and names the chain). Chains
+ * have any depth.
+ * <ul>
+ *   <li>No file with the UUID: a {@link io.blockkit.api.error.BackingChainException} naming the
+ *       UUID and the places searched (a differencing image with no FREE block opens without its
+ *       parent, with a warning: nothing reads from it).
+ *   <li>A parent modified after the child was made (its modification UUID differs from the one
+ *       the child recorded; a null recorded UUID is not compared): the image opens with a
+ *       warning. Decision: a warning, not a refusal, since VirtualBox itself does not compare
+ *       (VD leaves it as a to-do) and refusing would lock users out of images VirtualBox opens.
+ *   <li>A backing named by the user ({@code backing.file.filename}) wins; if its UUID is not the
+ *       recorded one, a warning says so. A parent that is no VDI image is refused.
+ *   <li>Reads: FREE blocks read the parent (zeros past its end, or when dropped); ZERO blocks
+ *       read zeros, never the parent. Block status: FREE is not allocated (the parent decides),
+ *       ZERO is allocated zeros.
+ *   <li>Writes: a partial write into a FREE block copies the rest of the block from the parent
+ *       (copy-on-write); zeros over a whole FREE block store a ZERO entry (VirtualBox gh-850: a
+ *       block left FREE would read the parent's old data again); writeZeroes over part of a FREE
+ *       block copies it on write; a partial discard of a FREE block leaves it to the parent.
+ *   <li>Create with {@code backing_file} (and {@code backing_fmt}, which must be {@code vdi}):
+ *       type 4, the parent's size unless {@code size} is given, its image and modification UUIDs
+ *       and its LCHS geometry, as VirtualBox's differencing create does.
+ *   <li>Modification UUID: the first modifying request of a session writes a new random one, as
+ *       VirtualBox does. When a session writes into the parent through the child (a commit opens
+ *       the chain with a writable backing), the child records the parent's new modification UUID
+ *       on flush and close, after flushing the parent, as VirtualBox's merge updates the child.
+ *   <li>Info names the file found as the backing file (format {@code vdi}), also when the parent
+ *       was dropped or overridden; the UUIDs are in the format-specific fields.
+ * </ul>
+ *
+ * <h2>Lifecycle operations</h2>
+ * <ul>
+ *   <li><b>Resize</b> ({@link io.blockkit.vdi.VdiResizer}, sizes in whole sectors): growth writes
+ *       the new map entries into the room after the map (FREE; ZERO in a differencing image, whose
+ *       new area reads zeros whatever the parent holds), then one header write. When the bigger
+ *       map needs the room of the first data blocks (images whose data follows the map, as QEMU
+ *       makes them), those blocks are copied into free physical blocks, the whole new map is
+ *       written after the old one, and one header write moves the map and data offsets (the
+ *       entries drop by the blocks skipped); a fully allocated image whose map has no room left is
+ *       refused (no free physical block to move into without breaking the old layout), convert it
+ *       instead. Fixed images grow preallocated; version 0.2 images are not resized (VirtualBox
+ *       does not either). Shrinking is allowed only when the part cut off holds no data (its
+ *       allocated blocks read zeros; those are released), refused otherwise and for fixed images.
+ *   <li><b>Compact</b> ({@link io.blockkit.vdi.VdiCompactor}, VBoxManage modifymedium
+ *       --compact): allocated blocks that read zeros become ZERO, blocks of a differencing image
+ *       equal to the parent's become FREE, then the highest blocks move into the holes, the count
+ *       falls and the file is truncated. Fixed images are refused. Writers wait; readers go on.
+ *   <li><b>Amend</b> ({@link io.blockkit.vdi.VdiIdentity}): {@code uuid} (sethduuid), {@code
+ *       parent_uuid} (sethdparentuuid: the type field stays; a parent UUID makes the image
+ *       differencing as VirtualBox reads it), {@code comment}; one header write each. Null UUIDs
+ *       are refused, and so is a parent UUID on a fixed image or a comment on a version 0.2
+ *       header.
+ *   <li><b>Rebase</b> ({@code changeBacking}): the parent UUIDs come from the new parent, which
+ *       must be an open VDI image; a base image that gets a parent becomes type 4 and its FREE
+ *       blocks become ZERO first (they read zeros before and still do: its block status called
+ *       them its own, so a safe rebase copied nothing for them); no parent makes a type 4 image
+ *       dynamic again (its FREE blocks read zeros from then on).
+ *   <li><b>Measure</b>: {@code fully-allocated} is the header and map plus every block of the
+ *       layout create writes; {@code required} counts the blocks of the source whose chain holds
+ *       data (zero blocks are never allocated), every block for a fixed image.
+ * </ul>
+ *
+ * <h2>Locks and crash model of the lifecycle operations</h2>
+ * Two locks: writers share the change lock, which moving blocks, layout changes and checks take
+ * exclusively; readers validate the layout lock, taken exclusively only while entries or the
+ * header they use change, so readers go on while a compaction or discard copies blocks (a block's
+ * old place is untouched until its entry points at the copy; a reader that overlapped an entry
+ * change reads again). Crash order: released entries written and flushed before data moves;
+ * copies flushed before the entries that use them; the count lowered after the map stopped using
+ * the blocks; truncation last. A resize's growth writes only space the old header does not use
+ * until its single header write. Every step leaves at worst leaks, which check reports and repair
+ * removes; proven at every write by CrashPoints (block-vdi: resize with block moves, shrink,
+ * compaction) and by the power-loss and injected-failure suites (block-tests), whose VDI
+ * workloads compact.
+ *
  * <h2>Check and repair</h2>
  * Corruptions: entries {@code >= blocks} (no valid physical block can be numbered that high; entries
  * between blocks_allocated and blocks are a wrong count instead), physical blocks used twice, blocks
@@ -143,8 +226,8 @@
  *       of the block reads zeros, as qemu-img and convert --salvage read it</td>
  *       <td>nothing</td></tr>
  *   <tr><td>a block's data lie wholly past the end of the file</td><td>all: entry FREE (ZERO in a
- *       differencing image, where FREE would hand the block to the parent and leave an image
- *       this driver refuses); also in fixed images, as VirtualBox's repair does</td><td>-</td>
+ *       differencing image, where FREE would hand the block to the parent and show its older
+ *       data); also in fixed images, as VirtualBox's repair does</td><td>-</td>
  *       <td>nothing readable (reads failed before, read zeros after)</td></tr>
  *   <tr><td>entry {@code >= blocks_in_image}</td><td>all: entry FREE (ZERO in a differencing
  *       image)</td><td>-</td><td>nothing readable: reads of it always fail, the bytes at the
@@ -184,6 +267,7 @@
  * {@code modification-uuid}, {@code parent-uuid}, {@code parent-modification-uuid} (VirtualBox's
  * lower-case text form), {@code comment}, {@code lchs} ({@code cylinders}, {@code heads},
  * {@code sectors}; only with a 400-byte header) and {@code disk-size} (only when the stored size is
- * not a multiple of 512).
+ * not a multiple of 512). The open option {@code parent_search} names a file or folder to search
+ * for a differencing image's parent.
  */
 package io.blockkit.vdi;

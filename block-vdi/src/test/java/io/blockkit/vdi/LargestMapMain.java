@@ -27,8 +27,8 @@ public final class LargestMapMain {
     boolean full = args.length > 0 && args[0].equals("full");
     long blocks = VdiHeader.MAX_BLOCKS;
     long size = VdiHeader.MAX_DISK_SIZE;
-    SparseDevice file = new SparseDevice(VdiDriver.CREATE_MAP_OFFSET,
-        VdiDriver.CREATE_MAP_OFFSET + 4 * blocks);
+    SparseDevice file = new SparseDevice(VdiCreator.CREATE_MAP_OFFSET,
+        VdiCreator.CREATE_MAP_OFFSET + 4 * blocks);
     VdiDriver driver = new VdiDriver();
     long t0 = System.nanoTime();
     driver.create(new CreateRequest("largest.vdi", file, Options.of(Map.of("size",
@@ -76,7 +76,7 @@ public final class LargestMapMain {
     if (full) {
       // Virtual block 5 now also claims physical block 0 (block 0's).
       ByteBuffer entry = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 0);
-      file.write(VdiDriver.CREATE_MAP_OFFSET + 4 * 5, entry);
+      file.write(VdiCreator.CREATE_MAP_OFFSET + 4 * 5, entry);
       try (VdiImage rw = (VdiImage) driver.open(OpenRequest.of("largest.vdi", file.reopen(), false))) {
         t0 = System.nanoTime();
         CheckReport r = rw.check(CheckMode.REPORT);

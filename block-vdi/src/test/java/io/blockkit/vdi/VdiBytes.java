@@ -27,6 +27,9 @@ final class VdiBytes {
   UUID create = UUID.fromString("c92b558e-eba5-43e8-a8b3-984f946db1b2");
   UUID modify = UUID.fromString("0b7c4f0e-1111-4222-8333-944455556666");
   UUID linkage = new UUID(0, 0);
+  UUID parentModify = new UUID(0, 0);
+  /** LCHS cylinders, heads, sectors (400-byte headers), or null for 0/0/0. */
+  int[] lchs;
   int[] map;
   /** Contents of physical block i (block size bytes), or null for none. */
   IntFunction<byte[]> physical = i -> null;
@@ -108,8 +111,12 @@ final class VdiBytes {
       putUuid(b, 392, create);
       putUuid(b, 408, modify);
       putUuid(b, 424, linkage);
+      putUuid(b, 440, parentModify);
       if (headerSize >= 400) {
         b.putInt(468, lchsSectorSize);
+        for (int i = 0; lchs != null && i < 3; i++) {
+          b.putInt(456 + 4 * i, lchs[i]);
+        }
       }
     }
     if (map != null) {

@@ -122,7 +122,8 @@ class VdiHeaderValidationTest {
         bad("differencing image with FREE blocks", v -> {
           v.type = 4;
           v.linkage = UUID.fromString("11111111-2222-3333-4444-555555555555");
-        }, unsupported, "differencing", "11111111-2222-3333-4444-555555555555", "3 block(s)"));
+        }, io.blockkit.api.error.BackingChainException.class, "differencing",
+            "{11111111-2222-3333-4444-555555555555}", "parent_search"));
   }
 
   @ParameterizedTest(name = "{0}")

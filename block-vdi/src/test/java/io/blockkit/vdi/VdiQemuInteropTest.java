@@ -221,4 +221,60 @@ class VdiQemuInteropTest {
     lines.add(run("qemu-img", "map", "--output=json", "-f", "vdi", vdi.toString()).output());
     assertTrue(lines.get(0).contains("\"data\": true"), lines.get(0));
   }
+
+  /**
+   * After the lifecycle operations qemu-img does not have for VDI (resize with block moves,
+   * compact, amend), qemu-img still checks the image clean and reads what we read. The images
+   * start as qemu-img made them: data right after the map, so growth must move blocks.
+   */
+  @Test
+  void afterResizeCompactAndAmendQemuChecksAndCompares() throws Exception {
+    Path vdi = dir.resolve("life.vdi");
+    Result made = run("qemu-img", "create", "-f", "vdi", vdi.toString(), "16M");
+    assertEquals(0, made.exit(), made.output());
+    Random r = new Random(17);
+    for (int i = 0; i < 6; i++) {
+      Result w = run("qemu-io", "-f", "vdi", "-c", "write -P " + (i + 1) + " " + (i * 3) + "M 1M",
+          vdi.toString());
+      assertEquals(0, w.exit(), w.output());
+    }
+    MemDevice file = new MemDevice(Files.readAllBytes(vdi));
+    String[] steps = {"grow to 2G", "zero and compact", "amend", "shrink to 20M"};
+    try (VdiImage img = TestSupport.open(file, false)) {
+      for (String step : steps) {
+        switch (step) {
+          case "grow to 2G" -> {
+            long oldData = img.header.dataOffset;
+            img.truncate(2048L * MB);
+            assertTrue(img.header.dataOffset > oldData, "blocks moved for the map");
+          }
+          case "zero and compact" -> {
+            TestSupport.write(img, 3L * MB, new byte[MB]);
+            img.writeZeroes(9L * MB, MB);
+            TestSupport.write(img, 40L * MB, pattern(r, 4096));
+            img.compact();
+          }
+          case "amend" -> img.amend(io.blockkit.api.options.Options.of(Map.of("uuid",
+              "6b9a1c3e-2f4d-4e5a-8b7c-9d0e1f2a3b4c", "comment", "after amend"),
+              TestSupport.DRIVER.amendOptions()));
+          default -> {
+            img.discard(40L * MB, MB);
+            img.truncate(20L * MB);
+          }
+        }
+        img.flush();
+        Files.write(vdi, file.bytes());
+        Path raw = dir.resolve("model.raw");
+        Files.write(raw, TestSupport.read(img, 0, (int) Math.min(img.size(), 64L * MB)));
+        Result check = run("qemu-img", "check", "-f", "vdi", vdi.toString());
+        assertEquals(0, check.exit(), step + ": " + check.output());
+        Result compare = run("qemu-img", "compare", "-f", "vdi", "-F", "raw", vdi.toString(),
+            raw.toString());
+        // compare succeeds when the larger image is zeros past the smaller one
+        assertEquals(0, compare.exit(), step + ": " + compare.output());
+        Result info = run("qemu-img", "info", "--output=json", "-f", "vdi", vdi.toString());
+        assertTrue(info.output().contains("\"virtual-size\": " + img.size()), info.output());
+      }
+    }
+  }
 }

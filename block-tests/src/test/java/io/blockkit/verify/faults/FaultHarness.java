@@ -47,9 +47,18 @@ final class FaultHarness {
       return image.variant().clusterSize();
     }
 
-    /** A random workload for this image; discards only where the format's read back as zeros. */
+    /**
+     * A random workload for this image; discards only where the format's read back as zeros,
+     * compactions where the format compacts.
+     */
     Workload workload(long seed, int count) {
-      return Workload.random(seed, size(), clusterSize(), count, format.discardFrees());
+      boolean compacts;
+      try {
+        compacts = format.has(DriverFeature.COMPACT);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+      return Workload.random(seed, size(), clusterSize(), count, format.discardFrees(), compacts);
     }
 
     @Override

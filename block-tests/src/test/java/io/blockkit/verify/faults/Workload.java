@@ -1,6 +1,7 @@
 package io.blockkit.verify.faults;
 
 import io.blockkit.api.BlockDevice;
+import io.blockkit.api.error.UnsupportedFeatureException;
 import io.blockkit.verify.Images;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -20,7 +21,7 @@ import java.util.Random;
 final class Workload {
   static final int MAX_UNFLUSHED = 4;
 
-  enum Kind { WRITE, ZERO, DISCARD, FLUSH }
+  enum Kind { WRITE, ZERO, DISCARD, FLUSH, COMPACT }
 
   /** One request; a write's data is generated once from its seed. */
   static final class Op {
@@ -51,7 +52,17 @@ final class Workload {
         case ZERO -> d.writeZeroes(offset, length);
         case DISCARD -> d.discard(offset, length);
         case FLUSH -> d.flush();
+        case COMPACT -> compact(d);
         default -> throw new AssertionError(kind);
+      }
+    }
+
+    /** Compaction changes no content; a variant the format does not compact (fixed VDI) skips it. */
+    private static void compact(BlockDevice d) throws IOException {
+      try {
+        d.compact();
+      } catch (UnsupportedFeatureException notThisVariant) {
+        // nothing was changed
       }
     }
 
@@ -62,7 +73,7 @@ final class Workload {
     void applyTo(long base, byte[] out) {
       long from = Math.max(offset, base);
       long to = Math.min(offset + length, base + out.length);
-      if (kind == Kind.FLUSH || from >= to) {
+      if (kind == Kind.FLUSH || kind == Kind.COMPACT || from >= to) {
         return;
       }
       if (kind == Kind.WRITE) {
@@ -73,12 +84,13 @@ final class Workload {
     }
 
     boolean touches(long base, long len) {
-      return kind != Kind.FLUSH && offset < base + len && base < offset + length;
+      return kind != Kind.FLUSH && kind != Kind.COMPACT && offset < base + len
+          && base < offset + length;
     }
 
     @Override
     public String toString() {
-      return kind == Kind.FLUSH ? "flush" : kind.name().toLowerCase() + "(" + offset + "+" + length
+      return kind == Kind.FLUSH || kind == Kind.COMPACT ? kind.name().toLowerCase() : kind.name().toLowerCase() + "(" + offset + "+" + length
           + ")";
     }
   }
@@ -97,9 +109,12 @@ final class Workload {
 
   /**
    * {@code count} requests (flushes included) drawn from {@code seed}; with {@code discards}
-   * false, each discard drawn becomes a writeZeroes of the same range (the same draws otherwise).
+   * false, each discard drawn becomes a writeZeroes of the same range (the same draws otherwise);
+   * with {@code compacts}, about one request in twelve is a compaction (which moves blocks and
+   * shrinks the file without changing content).
    */
-  static Workload random(long seed, long size, long blockSize, int count, boolean discards) {
+  static Workload random(long seed, long size, long blockSize, int count, boolean discards,
+      boolean compacts) {
     Random r = new Random(seed);
     List<Op> ops = new ArrayList<>();
     long blocks = (size + blockSize - 1) / blockSize;
@@ -109,6 +124,11 @@ final class Workload {
       if (dice < 12 || unflushed == MAX_UNFLUSHED) {
         ops.add(new Op(Kind.FLUSH, 0, 0, 0));
         unflushed = 0;
+        continue;
+      }
+      if (compacts && dice >= 92) {
+        ops.add(new Op(Kind.COMPACT, 0, 0, 0));
+        unflushed++;
         continue;
       }
       Kind kind = dice < 62 ? Kind.WRITE : dice < 76 || !discards ? Kind.ZERO : Kind.DISCARD;
