@@ -301,8 +301,9 @@ final class Blocks {
 
   /**
    * A new block: reserve its place (moving the footer first when it grows the file), zero what an
-   * earlier crash may have left there, write the touched sectors (partly written ones completed
-   * from the parent) and the bitmap, then publish the entry, which the next flush writes.
+   * earlier crash may have left there, write the data and the bitmap, then publish the entry,
+   * which the next flush writes. In a differencing image only the touched sectors become present
+   * (partly written ones completed from the parent); in a dynamic one all of them.
    */
   private void allocate(int block, long pos, long in, int n, ByteBuffer piece)
       throws IOException {
@@ -318,9 +319,14 @@ final class Blocks {
       long first = in / SECTOR;
       long last = (in + n - 1) / SECTOR;
       byte[] bm = new byte[bitmapBytes];
-      Bitmaps.setRange(bm, first, last + 1, true);
       if (differencing) {
+        // Only the written sectors become this image's; the rest stay the parent's.
+        Bitmaps.setRange(bm, first, last + 1, true);
         fillFromParent(null, data, pos - in, first, in, last, in + n);
+      } else {
+        // As qemu does: the whole new block is present (zeros where not written), so status and
+        // qemu-img map agree block by block.
+        Bitmaps.setRange(bm, 0, blockSize / SECTOR, true);
       }
       if (piece != null) {
         file.write(data + in, piece);

@@ -138,7 +138,8 @@ final class VpcFile {
             Long.toString(blockSize), "a power of two from 512 bytes to 256 MiB");
       }
       long sectorsPerBlock = blockSize / SECTOR;
-      bitmapBytes = (int) ((sectorsPerBlock / 8 + SECTOR - 1) / SECTOR * SECTOR);
+      long bits = (sectorsPerBlock + 7) / 8;
+      bitmapBytes = (int) ((bits + SECTOR - 1) / SECTOR * SECTOR);
       long maxEntries = header.maxTableEntries();
       long needed = (size + blockSize - 1) / blockSize;
       if (maxEntries < needed) {
