@@ -212,25 +212,36 @@ final class Blocks {
 
   // ---------------------------------------------------------------- writing
 
-  /** Writes {@code length} bytes of {@code src} (null: zeros) at {@code offset}. */
+  /**
+   * Writes {@code length} bytes of {@code src} (null: zeros) at {@code offset}; when blocks were
+   * allocated or bitmaps changed, their metadata is committed before this returns.
+   */
   void write(long offset, ByteBuffer src, long length) throws IOException {
     long pos = offset;
     long end = offset + length;
-    while (pos < end) {
-      int block = (int) (pos >>> shift);
-      long in = pos & (blockSize - 1);
-      int n = (int) Math.min(blockSize - in, end - pos);
-      ByteBuffer piece = null;
-      if (src != null) {
-        piece = src.slice().limit(n);
-        src.position(src.position() + n);
+    boolean changed = false;
+    try {
+      while (pos < end) {
+        int block = (int) (pos >>> shift);
+        long in = pos & (blockSize - 1);
+        int n = (int) Math.min(blockSize - in, end - pos);
+        ByteBuffer piece = null;
+        if (src != null) {
+          piece = src.slice().limit(n);
+          src.position(src.position() + n);
+        }
+        changed |= writeBlock(block, pos, in, n, piece);
+        pos += n;
       }
-      writeBlock(block, pos, in, n, piece);
-      pos += n;
+    } finally {
+      if (changed) {
+        commit();
+      }
     }
   }
 
-  private void writeBlock(int block, long pos, long in, int n, ByteBuffer piece)
+  /** Returns whether the block's metadata changed (allocated, or bits set). */
+  private boolean writeBlock(int block, long pos, long in, int n, ByteBuffer piece)
       throws IOException {
     int entry = bat.get(block);
     if (Bat.isAllocated(entry)) {
@@ -240,52 +251,71 @@ final class Blocks {
           == (in + n + SECTOR - 1) / SECTOR && Bitmaps.isSet(bm, in / SECTOR)) {
         // Every sector is this image's already: in place, no lock.
         writeHost(Bat.offsetOf(entry) + bitmapBytes + in, piece, n);
-        return;
+        return false;
       }
     } else if (!differencing && (piece == null || isAllZero(piece))) {
-      return; // it reads zeros already
+      return false; // it reads zeros already
     }
+    long host;
     locks.lock(block);
     try {
       entry = bat.get(block);
-      if (Bat.isAllocated(entry)) {
-        requireWritable(block, entry);
-        writeSectors(block, entry, pos, in, n, piece);
-      } else {
+      if (!Bat.isAllocated(entry)) {
         allocate(block, pos, in, n, piece);
+        return true;
       }
+      requireWritable(block, entry);
+      host = claimSectors(block, entry, pos, in, n);
     } finally {
       locks.unlock(block);
     }
+    // The claimed sectors read as before; committing their bits first and then writing the data
+    // in one request makes the whole write appear at once, even after a crash. (Committing
+    // outside the block's lock: a commit takes the locks of every block it copies.)
+    commit();
+    writeHost(host, piece, n);
+    return false;
   }
 
   /**
-   * Writes into an allocated block whose bitmap leaves some touched sectors to the parent: the
-   * parts of partly written sectors outside the request come from the parent first, then the
-   * bits are set. Caller holds the block's lock.
+   * Makes the sectors a write into an allocated block touches this image's without changing
+   * what they read: sectors left to the parent get the parent's bytes (zeros in a dynamic image)
+   * copied in, then their bits are set (in memory; the caller commits). Returns the file offset
+   * the write's data goes to. Caller holds the block's lock.
    */
-  private void writeSectors(int block, int entry, long pos, long in, int n, ByteBuffer piece)
+  private long claimSectors(int block, int entry, long pos, long in, int n)
       throws IOException {
     long data = Bat.offsetOf(entry) + bitmapBytes;
+    long blockStart = pos - in;
     byte[] bm = bitmaps.forUpdate(block);
     long first = in / SECTOR;
-    long last = (in + n - 1) / SECTOR;
-    fillFromParent(bm, data, pos - in, first, in, last, in + n);
-    writeHost(data + in, piece, n);
-    Bitmaps.setRange(bm, first, last + 1, true);
+    long end = (in + n + SECTOR - 1) / SECTOR;
+    for (long s = first; s < end; ) {
+      long run = Bitmaps.runEnd(bm, s, end);
+      if (!Bitmaps.isSet(bm, s)) {
+        if (differencing) {
+          copyFromParent(data, blockStart, s * SECTOR, run * SECTOR);
+        } else {
+          writeHost(data + s * SECTOR, null, (run - s) * SECTOR);
+        }
+      }
+      s = run;
+    }
+    Bitmaps.setRange(bm, first, end, true);
     bitmaps.changed(block);
+    return data + in;
   }
 
   /**
-   * Copies from the parent the parts of the first and last touched sectors that the write leaves
-   * out, when those sectors are not this image's yet. {@code bm} null: a new block (none are).
+   * Copies from the parent the parts of the first and last sectors of a new block's write that
+   * the write leaves out.
    */
-  private void fillFromParent(byte[] bm, long data, long blockStart, long first, long in,
-      long last, long inEnd) throws IOException {
-    if (in % SECTOR != 0 && (bm == null || !Bitmaps.isSet(bm, first))) {
+  private void fillFromParent(long data, long blockStart, long first, long in, long last,
+      long inEnd) throws IOException {
+    if (in % SECTOR != 0) {
       copyFromParent(data, blockStart, first * SECTOR, in);
     }
-    if (inEnd % SECTOR != 0 && (bm == null || !Bitmaps.isSet(bm, last))) {
+    if (inEnd % SECTOR != 0) {
       copyFromParent(data, blockStart, inEnd, (last + 1) * SECTOR);
     }
   }
@@ -322,7 +352,7 @@ final class Blocks {
       if (differencing) {
         // Only the written sectors become this image's; the rest stay the parent's.
         Bitmaps.setRange(bm, first, last + 1, true);
-        fillFromParent(null, data, pos - in, first, in, last, in + n);
+        fillFromParent(data, pos - in, first, in, last, in + n);
       } else {
         // As qemu does: the whole new block is present (zeros where not written), so status and
         // qemu-img map agree block by block.
@@ -407,44 +437,46 @@ final class Blocks {
     }
     long pos = offset;
     long end = offset + length;
-    while (pos < end) {
-      int block = (int) (pos >>> shift);
-      long in = pos & (blockSize - 1);
-      long n = Math.min(blockSize - in, end - pos);
-      if (Bat.isAllocated(bat.get(block))) {
-        zeroInBlock(block, in, n);
+    boolean changed = false;
+    try {
+      while (pos < end) {
+        int block = (int) (pos >>> shift);
+        long in = pos & (blockSize - 1);
+        long n = Math.min(blockSize - in, end - pos);
+        if (Bat.isAllocated(bat.get(block))) {
+          changed |= zeroInBlock(block, in, n);
+        }
+        pos += n;
       }
-      pos += n;
+    } finally {
+      if (changed) {
+        commit();
+      }
     }
   }
 
-  private void zeroInBlock(int block, long in, long n) throws IOException {
+  /** Returns whether bits were cleared. */
+  private boolean zeroInBlock(int block, long in, long n) throws IOException {
     locks.lock(block);
     try {
       int entry = bat.get(block);
       requireWritable(block, entry);
       long data = Bat.offsetOf(entry) + bitmapBytes;
-      byte[] bm = bitmaps.forUpdate(block);
+      // One request zeroes the whole range (a crash leaves it all old or all new); then whole
+      // sectors lose their bits, so they hold no data.
+      long zeroEnd = Math.min(data + in + n, fileLength.get());
+      if (zeroEnd > data + in) {
+        file.writeZeroes(data + in, zeroEnd - data - in);
+      }
       long wholeFirst = (in + SECTOR - 1) / SECTOR;
       long wholeEnd = (in + n) / SECTOR;
-      // Partly covered sectors holding data get zeros in place; whole ones lose their bit.
-      long headEnd = Math.min(in + n, wholeFirst * SECTOR);
-      if (in % SECTOR != 0 && Bitmaps.isSet(bm, in / SECTOR)) {
-        writeHost(data + in, null, headEnd - in);
-      }
-      long tailStart = Math.max(headEnd, wholeEnd * SECTOR);
-      if (tailStart < in + n && Bitmaps.isSet(bm, tailStart / SECTOR)) {
-        writeHost(data + tailStart, null, in + n - tailStart);
-      }
       if (wholeFirst >= wholeEnd) {
-        return;
+        return false;
       }
+      byte[] bm = bitmaps.forUpdate(block);
       Bitmaps.setRange(bm, wholeFirst, wholeEnd, false);
       bitmaps.changed(block);
-      long punchEnd = Math.min(data + wholeEnd * SECTOR, fileLength.get());
-      if (punchEnd > data + wholeFirst * SECTOR) {
-        file.writeZeroes(data + wholeFirst * SECTOR, punchEnd - data - wholeFirst * SECTOR);
-      }
+      return true;
     } finally {
       locks.unlock(block);
     }
@@ -461,31 +493,39 @@ final class Blocks {
 
   // ---------------------------------------------------------------- flush
 
-  /** True when bitmaps or BAT entries wait for a flush. */
+  /** True when bitmaps or BAT entries wait to be written (a failed write left them). */
   boolean hasChanges() {
     return bat.hasChanges() || bitmaps.hasChanges();
   }
 
   /**
-   * Makes the data durable, then the metadata that points to it: copies of the changed bitmaps
-   * and BAT sectors are taken first, the file flushed, the copies written and the file flushed
-   * again. A crash before the second flush leaves at most blocks nothing refers to.
+   * Writes the metadata that points to data written so far: copies of the changed bitmaps and BAT
+   * sectors are taken, the file is flushed (so no entry or bit reaches the disk before the data
+   * it points to, even on a disk that reorders writes), then the copies are written. Every
+   * request that allocates a block or changes a bitmap commits before it returns, so the image
+   * on disk always shows each completed request. A change made meanwhile by another request is
+   * in a later copy; a failed write leaves its units for the next commit.
    */
-  void flush() throws IOException {
+  void commit() throws IOException {
     synchronized (flushLock) {
       List<Bitmaps.Copy> maps = bitmaps.changes(locks);
       List<Bat.Sector> sectors = bat.changes();
-      file.flush();
       if (maps.isEmpty() && sectors.isEmpty()) {
         return;
       }
+      file.flush();
       for (Bitmaps.Copy c : maps) {
         file.write(Bat.offsetOf(bat.get(c.block())), ByteBuffer.wrap(c.bytes()));
         bitmaps.written(c);
       }
       bat.write(file, sectors);
-      file.flush();
     }
+  }
+
+  /** Commits what a failed write left, then makes everything durable. */
+  void flush() throws IOException {
+    commit();
+    file.flush();
   }
 
   // ---------------------------------------------------------------- repairs

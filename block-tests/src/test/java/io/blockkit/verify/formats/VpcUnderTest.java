@@ -8,7 +8,8 @@ import java.util.Map;
 
 /**
  * VHD in the verification suites: dynamic images with qemu-img's default 2 MiB blocks (sizes
- * rounded up to a CHS geometry), 64 KiB blocks, and 4 KiB blocks with force_size; fixed images.
+ * rounded up to a CHS geometry), and 64 KiB and 4 KiB blocks with force_size (the fault suites
+ * model exactly the size they ask for); fixed images.
  * A discard of a dynamic image clears the sectors' bitmap bits (they read zeros and hold no data)
  * and punches the data; a fixed image's goes to the file as zeros.
  */
@@ -16,8 +17,8 @@ public final class VpcUnderTest implements FormatUnderTest {
   private static final long MIB = 1 << 20;
 
   static final Variant DYNAMIC_2M = Variant.of("vpc", "dynamic, 2M blocks", 2 * MIB, Map.of());
-  static final Variant DYNAMIC_64K = Variant.of("vpc", "dynamic, 64K blocks", 64 << 10,
-      Map.of("block_size", "64K"));
+  static final Variant DYNAMIC_64K = Variant.of("vpc", "dynamic, 64K blocks, force_size",
+      64 << 10, Map.of("block_size", "64K", "force_size", "on"));
   static final Variant DYNAMIC_4K = Variant.of("vpc", "dynamic, 4K blocks, force_size", 4096,
       Map.of("block_size", "4K", "force_size", "on"));
   /** A fixed disk has no blocks; the suites aim at 64 KiB steps. */
