@@ -12,9 +12,9 @@ import java.util.Set;
 import org.junit.jupiter.api.Nested;
 
 /**
- * VHD through the kit: dynamic images with the default 2 MiB and with 4 KiB blocks, fixed and
- * Azure images, each over memory and files, and differencing images over raw and VHD parents in
- * the chain suite. A differencing VHD copies on write at the sector (its bitmap's unit), so the
+ * VHD through the kit: dynamic images with the default 2 MiB and with 4 KiB blocks and fixed
+ * images, each over memory and files, and differencing images over raw and VHD parents in the
+ * chain suite. A differencing VHD copies on write at the sector (its bitmap's unit), so the
  * chain suite runs at 512 bytes.
  */
 class VpcConformanceTest {
@@ -81,14 +81,6 @@ class VpcConformanceTest {
     @Override
     Map<String, String> variant() {
       return Map.of("subformat", "fixed");
-    }
-  }
-
-  @Nested
-  class Azure extends Vpc {
-    @Override
-    Map<String, String> variant() {
-      return Map.of("azure", "on");
     }
   }
 }
