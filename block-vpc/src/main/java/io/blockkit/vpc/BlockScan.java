@@ -101,8 +101,9 @@ final class BlockScan {
       long start = (key >>> 24) * VpcFile.SECTOR;
       long end = start + footprint;
       place(layout, block, start, end, fileLength, footerAt, maxEnd, maxOwner);
-      if (start - cursor >= footprint) {
-        holes.add(new Gap(cursor, start));
+      long gapEnd = Math.min(start, footerAt);
+      if (gapEnd - cursor >= footprint) {
+        holes.add(new Gap(cursor, gapEnd));
       }
       cursor = Math.max(cursor, end);
       if (end > maxEnd) {

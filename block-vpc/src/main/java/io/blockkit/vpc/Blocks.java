@@ -78,9 +78,7 @@ final class Blocks {
   BlockScan rescan() throws IOException {
     long length = file.size();
     fileLength.set(length);
-    boolean footerAtEnd = length >= Footer.SIZE
-        && Footer.read(VpcFile.read(file, length - Footer.SIZE, Footer.SIZE)).isValid();
-    long footerAt = footerAtEnd ? length - Footer.SIZE : (length + SECTOR - 1) / SECTOR * SECTOR;
+    long footerAt = footerPlace(file, length);
     BlockScan scan = BlockScan.of(layout, bat, length, footerAt);
     synchronized (allocation) {
       nextFree = scan.blocksEnd();
@@ -88,6 +86,18 @@ final class Blocks {
     }
     unsafe = scan.unsafe();
     return scan;
+  }
+
+  /**
+   * Where the footer at the end lies: the last 512 bytes when they hold a footer (even a damaged
+   * one), else the end of the file (a crash cut it off, or it was never written).
+   */
+  static long footerPlace(BlockDevice file, long length) throws IOException {
+    if (length >= Footer.SIZE
+        && Footer.read(VpcFile.read(file, length - Footer.SIZE, Footer.SIZE)).hasCookie()) {
+      return length - Footer.SIZE;
+    }
+    return (length + SECTOR - 1) / SECTOR * SECTOR;
   }
 
   long fileLength() {

@@ -121,8 +121,7 @@ final class VpcCheck {
           + Math.max(0, length - Footer.SIZE) + ") " + (end == null ? "is missing"
               : end.problem() != null ? end.problem() : "differs from the footer in use"));
     }
-    long footerAt = f.endBad ? (length + VpcFile.SECTOR - 1) / VpcFile.SECTOR * VpcFile.SECTOR
-        : length - Footer.SIZE;
+    long footerAt = Blocks.footerPlace(file, length);
     if (layout.isFixed()) {
       f.dataEnd = layout.footer.currentSize();
       if (footerAt > f.dataEnd) {
