@@ -194,8 +194,11 @@ final class VpcImage extends AbstractBlockDevice {
     m.put("unique-id", f.uniqueId().toString());
     m.put("current-size", f.currentSize());
     Geometry g = f.geometry();
-    m.put("geometry", Map.of("cylinders", g.cylinders(), "heads", g.heads(),
-        "sectors", g.sectorsPerTrack()));
+    Map<String, Object> chs = new LinkedHashMap<>();
+    chs.put("cylinders", g.cylinders());
+    chs.put("heads", g.heads());
+    chs.put("sectors", g.sectorsPerTrack());
+    m.put("geometry", chs);
     m.put("size-from", layout.sizeSource());
     if (blocks != null) {
       m.put("block-size", layout.blockSize);

@@ -35,6 +35,10 @@ final class VpcRepair {
    * @param all repair corruptions too, not only leaks
    */
   void run(BlockScan scan, boolean headerBad, boolean all) throws IOException {
+    if (!all && !scan.findings.isEmpty()) {
+      // A BAT write could change what a block lying over the BAT reads: corruptions first.
+      return;
+    }
     blocks.rescan();
     Map<Integer, Integer> entries = new LinkedHashMap<>();
     for (int e : scan.beyondDisk) {
