@@ -39,6 +39,15 @@ public interface BlockDriver {
   /** Short lower-case id ({@code file}, {@code memory}, {@code raw}, {@code vdi}); unique. */
   String name();
 
+  /**
+   * Other names the registry accepts for this driver where a driver is named ({@code -f vhd} for
+   * {@code vpc}), unique like names. The driver still reports {@link #name()} everywhere; probing
+   * and listings see it once. Default: none.
+   */
+  default List<String> aliases() {
+    return List.of();
+  }
+
   /** Where the driver sits in a stack. */
   DriverKind kind();
 

@@ -39,12 +39,15 @@ public final class BlockRegistry {
   public static final String RAW = "raw";
 
   private final Map<String, BlockDriver> drivers;
+  /** Every name a driver answers to, its aliases included. */
+  private final Map<String, BlockDriver> named;
   private final Prober prober;
   private final StackOpener opener;
   private final ImageCreator creator;
 
-  private BlockRegistry(Map<String, BlockDriver> drivers) {
+  private BlockRegistry(Map<String, BlockDriver> drivers, Map<String, BlockDriver> named) {
     this.drivers = drivers;
+    this.named = named;
     this.prober = new Prober(drivers);
     this.opener = new StackOpener(this, prober);
     this.creator = new ImageCreator(this, opener);
@@ -71,8 +74,8 @@ public final class BlockRegistry {
     List<BlockDriver> all = new ArrayList<>(builtIn);
     for (URL jar : plugins) {
       List<BlockDriver> found = DriverLoader.plugin(jar, loader, builtIn, warnings);
-      List<String> clash = found.stream().map(BlockDriver::name)
-          .filter(n -> all.stream().anyMatch(d -> d.name().equals(n))).toList();
+      List<String> clash = found.stream().flatMap(d -> namesOf(d).stream())
+          .filter(n -> all.stream().anyMatch(d -> namesOf(d).contains(n))).toList();
       if (clash.isEmpty()) {
         all.addAll(found);
       } else {
@@ -90,14 +93,25 @@ public final class BlockRegistry {
 
   public static BlockRegistry of(Collection<? extends BlockDriver> list) throws BlockException {
     Map<String, BlockDriver> byName = new TreeMap<>();
+    Map<String, BlockDriver> named = new TreeMap<>();
     for (BlockDriver d : list) {
-      BlockDriver prev = byName.putIfAbsent(d.name(), d);
-      if (prev != null) {
-        throw new BlockException("Two drivers are named '" + d.name() + "': "
-            + prev.getClass().getName() + " and " + d.getClass().getName());
+      byName.put(d.name(), d);
+      for (String n : namesOf(d)) {
+        BlockDriver prev = named.putIfAbsent(n, d);
+        if (prev != null) {
+          throw new BlockException("Two drivers are named '" + n + "': "
+              + prev.getClass().getName() + " and " + d.getClass().getName());
+        }
       }
     }
-    return new BlockRegistry(Collections.unmodifiableMap(byName));
+    return new BlockRegistry(Collections.unmodifiableMap(byName),
+        Collections.unmodifiableMap(named));
+  }
+
+  private static List<String> namesOf(BlockDriver d) {
+    List<String> names = new ArrayList<>(List.of(d.name()));
+    names.addAll(d.aliases());
+    return names;
   }
 
   /** All drivers, sorted by name. */
@@ -105,13 +119,14 @@ public final class BlockRegistry {
     return drivers.values();
   }
 
+  /** The driver with this name or alias. */
   public Optional<BlockDriver> find(String name) {
-    return Optional.ofNullable(drivers.get(name));
+    return Optional.ofNullable(named.get(name));
   }
 
   /** The driver named {@code name}, or {@link NoSuchDriverException} listing the available names. */
   public BlockDriver driver(String name) throws NoSuchDriverException {
-    BlockDriver d = drivers.get(name);
+    BlockDriver d = named.get(name);
     if (d == null) {
       throw new NoSuchDriverException(name, drivers.keySet());
     }
@@ -120,7 +135,7 @@ public final class BlockRegistry {
 
   /** A driver of the given kind, or {@link NoSuchDriverException} naming the drivers of that kind. */
   public BlockDriver driver(String name, DriverKind kind) throws NoSuchDriverException {
-    BlockDriver d = drivers.get(name);
+    BlockDriver d = named.get(name);
     if (d == null || d.kind() != kind) {
       throw new NoSuchDriverException(name,
           drivers.values().stream().filter(x -> x.kind() == kind).map(BlockDriver::name).toList());
@@ -146,7 +161,7 @@ public final class BlockRegistry {
   public Location parseLocation(String filename) throws NoSuchDriverException {
     int colon = filename.indexOf(':');
     if (colon > 0) {
-      BlockDriver d = drivers.get(filename.substring(0, colon));
+      BlockDriver d = named.get(filename.substring(0, colon));
       if (d != null && d.kind() == DriverKind.PROTOCOL) {
         return new Location(d, filename.substring(colon + 1));
       }

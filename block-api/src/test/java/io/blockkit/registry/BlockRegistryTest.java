@@ -147,6 +147,42 @@ class BlockRegistryTest {
         && e.getMessage().contains(MagicFormat.class.getName()), e.getMessage());
   }
 
+  /** A format that also answers to {@code aliases}. */
+  private static MagicFormat aliased(String name, String magic, String... aliases) {
+    return new MagicFormat(name, magic, 100) {
+      @Override
+      public List<String> aliases() {
+        return List.of(aliases);
+      }
+    };
+  }
+
+  @Test
+  void anAliasNamesTheSameDriverWhichKeepsItsName() throws Exception {
+    MagicFormat gamma = aliased("gamma", "GAMMA", "gam");
+    BlockRegistry r = BlockRegistry.of(file, mem, gamma, raw);
+    assertSame(gamma, r.driver("gam"));
+    assertSame(gamma, r.driver("gam", DriverKind.FORMAT));
+    assertSame(gamma, r.find("gam").orElseThrow());
+    assertEquals(List.of("file", "gamma", "mem", "raw"),
+        r.drivers().stream().map(BlockDriver::name).toList(), "listed once, by name");
+    assertEquals(List.of("gamma", "raw"),
+        List.copyOf(r.probe(input("GAMMA")).scores().keySet()), "probed once, by name");
+    mem.store.put("g", image("GAMMA", 512));
+    try (BlockDevice d = r.open("mem:g", params().withFormat("gam"))) {
+      assertEquals("gamma", d.driver().name());
+    }
+  }
+
+  @Test
+  void anAliasClashingWithANameOrAliasIsAnError() {
+    BlockException e = assertThrows(BlockException.class,
+        () -> BlockRegistry.of(alpha, aliased("gamma", "GAMMA", "alpha")));
+    assertTrue(e.getMessage().contains("'alpha'"), e.getMessage());
+    assertThrows(BlockException.class, () -> BlockRegistry.of(aliased("gamma", "GAMMA", "g"),
+        aliased("delta", "DELTA", "g")));
+  }
+
   // ---- lookup
 
   @Test

@@ -40,6 +40,14 @@ public interface FuzzTarget {
   /** Facts every image that opens must show in its info, beyond size and format name. */
   default void assertInfo(ImageInfo info) {}
 
+  /**
+   * The smallest run block status may report, for formats that track allocation below their
+   * cluster (VHD's sector bitmaps: 512); 0 (the default) means one extent per cluster at most.
+   */
+  default long statusGranule(ImageInfo info) {
+    return 0;
+  }
+
   /** The first host offset data may live at (block status host offsets must not be below it). */
   default long firstDataOffset(ImageInfo info) {
     return 0;

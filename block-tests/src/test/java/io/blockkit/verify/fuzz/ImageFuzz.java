@@ -52,8 +52,9 @@ import java.util.function.Predicate;
  *   <li>read-only and read-write opens agree (both fail with the same error, or both open and
  *       read and check alike), so lazily loaded metadata matches fully loaded metadata;
  *   <li>info names the format and the size, and satisfies {@link FuzzTarget#assertInfo};
- *   <li>block status tiles the image, no host offset lies before the data area, ZERO runs read as
- *       zeros, and a read in one piece equals the same read in two;
+ *   <li>block status tiles the image (at most one extent per cluster, or per the format's
+ *       {@link FuzzTarget#statusGranule}), no host offset lies before the data area, ZERO runs
+ *       read as zeros, and a read in one piece equals the same read in two;
  *   <li>every cluster that check does not flag reads without error (when check lists every
  *       finding; otherwise no more clusters fail than check counts, where findings name clusters);
  *   <li>repair (where the driver repairs) leaves an image that checks clean, now and after a
@@ -250,6 +251,8 @@ final class ImageFuzz {
       long blockSize = info.clusterSize() > 0 ? info.clusterSize() : DEFAULT_GRANULE;
       long dataOffset = target.firstDataOffset(info);
       long blocks = (size + blockSize - 1) / blockSize;
+      long granule = target.statusGranule(info);
+      long runs = granule > 0 ? (size + granule - 1) / granule : blocks;
 
       List<Extent> extents = new ArrayList<>();
       long pos = 0;
@@ -261,8 +264,8 @@ final class ImageFuzz {
           assertTrue(e.hostOffset() >= dataOffset, () -> "extent " + e + " before the data area");
         }
         extents.add(e);
-        assertTrue(extents.size() <= blocks, () -> "more than one extent per block: "
-            + extents.size() + " for " + blocks + " blocks");
+        assertTrue(extents.size() <= runs, () -> "more than one extent per block (or per "
+            + "status granule): " + extents.size() + " for " + runs + " of them");
         pos = e.end();
       }
 
