@@ -30,6 +30,7 @@ final class BlockkitCommand extends BaseCommand {
     m.put("map", MapCommand.class);
     m.put("compare", CompareCommand.class);
     m.put("bench", BenchCommand.class);
+    m.put("serve", ServeCommand.class);
     m.put("drivers", DriversCommand.class);
     return Collections.unmodifiableMap(m);
   }

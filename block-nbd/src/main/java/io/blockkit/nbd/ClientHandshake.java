@@ -1,7 +1,6 @@
 package io.blockkit.nbd;
 
 import io.blockkit.api.error.BlockException;
-import io.blockkit.api.error.ImageAccessException;
 import io.blockkit.nbd.protocol.Nbd;
 import io.blockkit.nbd.protocol.Tls;
 import io.blockkit.nbd.protocol.Transport;
@@ -60,7 +59,17 @@ final class ClientHandshake {
           + "handshake" + (uri.exportName().isEmpty() ? "" : " (is there an export named '"
           + uri.exportName() + "'?)"), e);
     } catch (SSLException e) {
-      throw new BlockException("TLS with NBD server " + uri + " failed: " + e.getMessage(), e);
+      String why = Tls.describe(e);
+      String hint = why.contains("trusted authority")
+          ? " (give tls-certificates=DIR with the authority's ca-cert.pem)" : "";
+      throw new BlockException("TLS with NBD server " + uri + " failed: " + why + hint, e);
+    } catch (BlockException e) {
+      throw e;
+    } catch (IOException e) {
+      String hint = transport.isTls() ? " (after TLS was set up: does the server want a client "
+          + "certificate? give tls-certificates=DIR with client-cert.pem and client-key.pem)" : "";
+      throw new BlockException("NBD server " + uri + " broke off the handshake: "
+          + Tls.describe(e) + hint, e);
     }
   }
 
@@ -112,7 +121,9 @@ final class ClientHandshake {
         return exportName(noZeroes, structured);
       }
       if (r.isError()) {
-        throw refused(r);
+        BlockException e = refused(r);
+        abort();
+        throw e;
       }
       if (r.type != Nbd.REP_INFO || r.data.remaining() < 2) {
         continue; // an unknown reply type we may ignore
@@ -176,6 +187,16 @@ final class ClientHandshake {
     }
     // block status needs a context chosen together with GO; without GO there is none
     return offer(size, flags, 1, 4096, Nbd.MAX_PAYLOAD, structured, -1);
+  }
+
+  /** Ends the handshake politely (ABORT, and its reply) after the server refused the export. */
+  private void abort() {
+    try {
+      Wire.sendOption(transport, Nbd.OPT_ABORT, ByteBuffer.allocate(0));
+      reply(Nbd.OPT_ABORT);
+    } catch (IOException e) {
+      // the server may simply close
+    }
   }
 
   private void startTls() throws IOException {
@@ -262,22 +283,17 @@ final class ClientHandshake {
   }
 
   private BlockException refused(Reply r) {
-    String detail = r.message().map(m -> ": " + m).orElse("");
+    String says = r.message().map(m -> " (the server says: " + m + ")").orElse("");
+    String server = "NBD server " + uri;
     String export = "'" + uri.exportName() + "'";
-    return switch (r.type) {
-      case Nbd.REP_ERR_UNKNOWN -> new ImageAccessException(uri.toString(),
-          ImageAccessException.Reason.NOT_FOUND, "the server has no export " + export
-          + detail.replaceFirst("^: ", ": server says: "), null);
-      case Nbd.REP_ERR_TLS_REQD -> new BlockException("NBD server " + uri
-          + " requires TLS: use nbds:// (or nbds+unix://)" + detail);
-      case Nbd.REP_ERR_SHUTDOWN -> new BlockException("NBD server " + uri + " is shutting down"
-          + detail);
-      case Nbd.REP_ERR_POLICY -> new ImageAccessException(uri.toString(),
-          ImageAccessException.Reason.ACCESS_DENIED, "the server refuses export " + export
-          + detail.replaceFirst("^: ", ": "), null);
-      default -> new BlockException("NBD server " + uri + " refused export " + export
-          + " (reply type 0x" + Integer.toHexString(r.type) + ")" + detail);
-    };
+    return new BlockException(switch (r.type) {
+      case Nbd.REP_ERR_UNKNOWN -> server + " has no export " + export + says;
+      case Nbd.REP_ERR_TLS_REQD -> server + " requires TLS: use nbds:// or nbds+unix://" + says;
+      case Nbd.REP_ERR_SHUTDOWN -> server + " is shutting down" + says;
+      case Nbd.REP_ERR_POLICY -> server + " refuses access to export " + export + says;
+      default -> server + " refused export " + export + " (error 0x"
+          + Integer.toHexString(r.type) + ")" + says;
+    });
   }
 
   private BlockException protocol(String what) {

@@ -153,10 +153,9 @@ record NbdUri(String text, Endpoint endpoint, String exportName, boolean tls,
     return new InvalidOptionException("Invalid NBD URI '" + text + "': " + why);
   }
 
-  /** The server as messages name it: the URI without its query. */
+  /** The URI as given. */
   @Override
   public String toString() {
-    int q = text.indexOf('?');
-    return q < 0 ? text : text.substring(0, q);
+    return text;
   }
 }

@@ -87,6 +87,24 @@ public final class Tls {
     return engine;
   }
 
+  /**
+   * A failure's text for users: the innermost message, without the JDK's exception class names,
+   * and for an unknown authority a hint at what to give.
+   */
+  public static String describe(Throwable t) {
+    Throwable c = t;
+    while (c.getCause() != null && c.getCause() != c) {
+      c = c.getCause();
+    }
+    String m = c.getMessage() != null ? c.getMessage()
+        : t.getMessage() != null ? t.getMessage() : "connection lost";
+    m = m.replaceAll("\\b(?:[a-z_][a-z0-9_]*\\.)+[A-Z]\\w*(?:Exception|Error):\\s*", "");
+    if (m.contains("unable to find valid certification path")) {
+      return "the certificate is not signed by a trusted authority";
+    }
+    return m;
+  }
+
   private static SSLContext context(KeyManager[] km, TrustManager[] tm) throws BlockException {
     try {
       SSLContext ctx = SSLContext.getInstance("TLS");

@@ -57,7 +57,7 @@ final class Connection implements Runnable {
       server.event(peer + ": " + e.getMessage());
       return null;
     } catch (IOException | RuntimeException e) {
-      server.event(peer + ": handshake failed: " + e);
+      server.event(peer + ": handshake failed: " + io.blockkit.nbd.protocol.Tls.describe(e));
       return null;
     } finally {
       limit.cancel(false);
