@@ -136,8 +136,9 @@ final class Peers {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     while (System.nanoTime() < deadline) {
       if (!s.process.isAlive()) {
+        String log = s.log();
         s.close();
-        fail(String.join(" ", command) + " ended: " + s.log());
+        fail(String.join(" ", command) + " ended: " + log);
       }
       if (Files.exists(socket)) {
         try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
@@ -160,8 +161,9 @@ final class Peers {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     while (System.nanoTime() < deadline) {
       if (!s.process.isAlive()) {
+        String log = s.log();
         s.close();
-        fail(String.join(" ", command) + " ended: " + s.log());
+        fail(String.join(" ", command) + " ended: " + log);
       }
       try (Socket ch = new Socket()) {
         ch.connect(new InetSocketAddress("127.0.0.1", port), 1000);
