@@ -23,12 +23,12 @@ import org.junit.jupiter.api.Assumptions;
  * from libnbd-bin), run as child processes. A test needing a missing tool is skipped with a
  * visible message, except under {@code CI=true}, where it fails.
  */
-final class Peers {
+public final class Peers {
   private Peers() {}
 
   /** One finished process. */
-  record Result(int exitCode, String stdout, String stderr, List<String> command) {
-    Result expect(int code) {
+  public record Result(int exitCode, String stdout, String stderr, List<String> command) {
+    public Result expect(int code) {
       if (exitCode != code) {
         fail(String.join(" ", command) + " exited " + exitCode + " (expected " + code + ")\n"
             + stdout + stderr);
@@ -36,12 +36,12 @@ final class Peers {
       return this;
     }
 
-    Result ok() {
+    public Result ok() {
       return expect(0);
     }
   }
 
-  static boolean onPath(String tool) {
+  public static boolean onPath(String tool) {
     String path = System.getenv("PATH");
     if (path != null) {
       for (String dir : path.split(File.pathSeparator)) {
@@ -54,7 +54,7 @@ final class Peers {
   }
 
   /** Skips (or under CI fails) the current test unless every tool is on the PATH. */
-  static void require(String... tools) {
+  public static void require(String... tools) {
     for (String tool : tools) {
       if (!onPath(tool)) {
         String message = tool + " is not on the PATH: NBD interop tests need qemu-utils, nbdkit "
@@ -69,11 +69,11 @@ final class Peers {
   }
 
   /** Runs a command to completion (at most 120 s). */
-  static Result run(String... command) throws IOException {
+  public static Result run(String... command) throws IOException {
     return run(List.of(command));
   }
 
-  static Result run(List<String> command) throws IOException {
+  public static Result run(List<String> command) throws IOException {
     require(command.get(0));
     Path out = Files.createTempFile("peer-out", ".txt");
     Path err = Files.createTempFile("peer-err", ".txt");
@@ -100,8 +100,8 @@ final class Peers {
   }
 
   /** A server process started by a test; closing it kills it. */
-  static final class Server implements AutoCloseable {
-    final Process process;
+  public static final class Server implements AutoCloseable {
+    public final Process process;
     final Path log;
 
     Server(Process process, Path log) {
@@ -109,7 +109,7 @@ final class Peers {
       this.log = log;
     }
 
-    String log() {
+    public String log() {
       try {
         return Files.readString(log);
       } catch (IOException e) {
@@ -131,7 +131,7 @@ final class Peers {
    * Starts a server (qemu-nbd, nbdkit) and waits until {@code socket} accepts connections (a
    * connect that the server then sees as a client that left).
    */
-  static Server startOnSocket(Path socket, List<String> command) throws Exception {
+  public static Server startOnSocket(Path socket, List<String> command) throws Exception {
     Server s = start(command);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     while (System.nanoTime() < deadline) {
@@ -156,7 +156,7 @@ final class Peers {
   }
 
   /** Starts a server on a TCP port of 127.0.0.1 and waits until it accepts connections. */
-  static Server startOnPort(int port, List<String> command) throws Exception {
+  public static Server startOnPort(int port, List<String> command) throws Exception {
     Server s = start(command);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     while (System.nanoTime() < deadline) {
@@ -186,7 +186,7 @@ final class Peers {
   }
 
   /** A TCP port nobody listens on right now. */
-  static int freePort() throws IOException {
+  public static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
     }

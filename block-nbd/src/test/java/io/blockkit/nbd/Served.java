@@ -35,12 +35,17 @@ final class Served implements Closeable {
 
   static Served memory(long size, String exportName, UnaryOperator<NbdServer.Builder> tweak)
       throws IOException {
+    BlockDevice dev = memoryDevice(size);
+    return serve(dev.location(), dev, exportName, tweak);
+  }
+
+  /** A fresh writable memory image, not served. */
+  static BlockDevice memoryDevice(long size) throws IOException {
     MemoryDriver memory = new MemoryDriver();
     String name = "nbd-test-" + NAMES.incrementAndGet() + "-" + System.nanoTime();
     memory.create(new CreateRequest(name, null,
         Options.parse("size=" + size, memory.createOptions())));
-    BlockDevice dev = memory.open(OpenRequest.of(name, null, false));
-    return serve(name, dev, exportName, tweak);
+    return memory.open(OpenRequest.of(name, null, false));
   }
 
   /** Serves {@code device} (closed with this). */
@@ -60,12 +65,17 @@ final class Served implements Closeable {
     return "nbd://127.0.0.1:" + port() + "/" + exportName;
   }
 
+  /** Stops the server, closes the image and forgets it if it is a memory image. */
   @Override
   public void close() throws IOException {
     try {
       server.close();
     } finally {
       device.close();
+      String store = device.location().substring(device.location().indexOf(':') + 1);
+      if (device.location().startsWith("memory:") && MemoryDriver.exists(store)) {
+        new MemoryDriver().delete(store);
+      }
     }
   }
 }

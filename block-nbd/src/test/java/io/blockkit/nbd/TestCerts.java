@@ -25,14 +25,14 @@ import java.util.concurrent.TimeUnit;
  * certificate names {@code localhost} and {@code 127.0.0.1}. Keys are EC (P-256): made in a
  * fraction of the time RSA keys take.
  */
-final class TestCerts {
+public final class TestCerts {
   private static final String PASS = "blockkit";
   private static Path dir;
 
   private TestCerts() {}
 
   /** The folder (made once per test JVM, deleted at exit). */
-  static synchronized Path dir() throws IOException, InterruptedException {
+  public static synchronized Path dir() throws IOException, InterruptedException {
     if (dir == null) {
       Path d = Files.createTempDirectory("blockkit-tls-");
       make(d);
@@ -49,7 +49,7 @@ final class TestCerts {
   }
 
   /** A folder holding only the CA certificate (a client without a certificate of its own). */
-  static Path caOnly() throws IOException, InterruptedException {
+  public static Path caOnly() throws IOException, InterruptedException {
     Path d = dir().resolve("ca-only");
     if (!Files.isDirectory(d)) {
       Files.createDirectories(d);
