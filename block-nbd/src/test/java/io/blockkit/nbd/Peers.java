@@ -127,36 +127,43 @@ public final class Peers {
     }
   }
 
+  /** Something that is true once a server is ready. */
+  private interface Probe {
+    boolean ready();
+  }
+
   /**
    * Starts a server (qemu-nbd, nbdkit) and waits until {@code socket} accepts connections (a
-   * connect that the server then sees as a client that left).
+   * connect that the server then sees as a client that left: start servers with {@code -t}).
    */
   public static Server startOnSocket(Path socket, List<String> command) throws Exception {
-    Server s = start(command);
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (System.nanoTime() < deadline) {
-      if (!s.process.isAlive()) {
-        String log = s.log();
-        s.close();
-        fail(String.join(" ", command) + " ended: " + log);
+    return startAndWait(command, "listen on " + socket, () -> {
+      if (!Files.exists(socket)) {
+        return false;
       }
-      if (Files.exists(socket)) {
-        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-          ch.connect(UnixDomainSocketAddress.of(socket));
-          return s;
-        } catch (IOException e) {
-          // not listening yet
-        }
+      try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+        ch.connect(UnixDomainSocketAddress.of(socket));
+        return true;
+      } catch (IOException e) {
+        return false;
       }
-      Thread.sleep(20);
-    }
-    s.close();
-    fail(String.join(" ", command) + " did not listen on " + socket);
-    return null;
+    });
   }
 
   /** Starts a server on a TCP port of 127.0.0.1 and waits until it accepts connections. */
   public static Server startOnPort(int port, List<String> command) throws Exception {
+    return startAndWait(command, "listen on port " + port, () -> {
+      try (Socket ch = new Socket()) {
+        ch.connect(new InetSocketAddress("127.0.0.1", port), 1000);
+        return true;
+      } catch (IOException e) {
+        return false;
+      }
+    });
+  }
+
+  private static Server startAndWait(List<String> command, String what, Probe probe)
+      throws Exception {
     Server s = start(command);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     while (System.nanoTime() < deadline) {
@@ -165,15 +172,13 @@ public final class Peers {
         s.close();
         fail(String.join(" ", command) + " ended: " + log);
       }
-      try (Socket ch = new Socket()) {
-        ch.connect(new InetSocketAddress("127.0.0.1", port), 1000);
+      if (probe.ready()) {
         return s;
-      } catch (IOException e) {
-        Thread.sleep(20);
       }
+      Thread.sleep(20);
     }
     s.close();
-    fail(String.join(" ", command) + " did not listen on port " + port);
+    fail(String.join(" ", command) + " did not " + what);
     return null;
   }
 

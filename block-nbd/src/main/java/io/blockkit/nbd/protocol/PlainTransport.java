@@ -14,12 +14,11 @@ import javax.net.ssl.SSLEngine;
 final class PlainTransport extends Transport {
   private static final int READ_AHEAD = 64 << 10;
 
-  private final SocketChannel channel;
   private final ByteBuffer in = ByteBuffer.allocateDirect(READ_AHEAD).limit(0);
   private final Object writeLock = new Object();
 
   PlainTransport(SocketChannel channel) {
-    this.channel = channel;
+    super(channel);
   }
 
   @Override
@@ -61,15 +60,6 @@ final class PlainTransport extends Transport {
   }
 
   @Override
-  public void shutdownInput() {
-    try {
-      channel.shutdownInput();
-    } catch (IOException e) {
-      // already closed: reads end anyway
-    }
-  }
-
-  @Override
   public boolean isTls() {
     return false;
   }
@@ -90,10 +80,6 @@ final class PlainTransport extends Transport {
 
   @Override
   public void close() {
-    try {
-      channel.close();
-    } catch (IOException e) {
-      // nothing left to release
-    }
+    closeChannel();
   }
 }

@@ -20,7 +20,6 @@ import javax.net.ssl.SSLException;
 final class TlsTransport extends Transport {
   private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
 
-  private final SocketChannel channel;
   private final SSLEngine engine;
   /** Received ciphertext, in read mode. */
   private ByteBuffer netIn;
@@ -31,7 +30,7 @@ final class TlsTransport extends Transport {
   private final ReentrantLock writeLock = new ReentrantLock();
 
   TlsTransport(SocketChannel channel, SSLEngine engine, ByteBuffer early) {
-    this.channel = channel;
+    super(channel);
     this.engine = engine;
     int packet = engine.getSession().getPacketBufferSize();
     netIn = ByteBuffer.allocateDirect(Math.max(packet, early.remaining()));
@@ -207,15 +206,6 @@ final class TlsTransport extends Transport {
   }
 
   @Override
-  public void shutdownInput() {
-    try {
-      channel.shutdownInput();
-    } catch (IOException e) {
-      // already closed
-    }
-  }
-
-  @Override
   public boolean isTls() {
     return true;
   }
@@ -244,10 +234,6 @@ final class TlsTransport extends Transport {
         writeLock.unlock();
       }
     }
-    try {
-      channel.close();
-    } catch (IOException e) {
-      // nothing left to release
-    }
+    closeChannel();
   }
 }

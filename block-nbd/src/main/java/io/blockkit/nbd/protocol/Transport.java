@@ -17,7 +17,13 @@ public abstract class Transport implements Closeable {
   /** Heap buffers go through the JDK's per-thread direct copy: keep that copy this small. */
   static final int HEAP_CHUNK = 256 << 10;
 
+  /** The socket, shared by a plain transport and the TLS one that takes it over. */
+  protected final SocketChannel channel;
   private final ByteBuffer scratch = ByteBuffer.allocate(8);
+
+  Transport(SocketChannel channel) {
+    this.channel = channel;
+  }
 
   /**
    * Fills {@code dst} completely.
@@ -30,7 +36,13 @@ public abstract class Transport implements Closeable {
   public abstract void write(ByteBuffer... srcs) throws IOException;
 
   /** Ends reading: the reader's current and later reads see the end of the stream. */
-  public abstract void shutdownInput();
+  public final void shutdownInput() {
+    try {
+      channel.shutdownInput();
+    } catch (IOException e) {
+      // already closed: reads end anyway
+    }
+  }
 
   /** True once TLS protects the connection. */
   public abstract boolean isTls();
@@ -47,6 +59,15 @@ public abstract class Transport implements Closeable {
   /** Closes the socket; blocked reads and writes end with an exception. Idempotent. */
   @Override
   public abstract void close();
+
+  /** Closes the socket itself. */
+  final void closeChannel() {
+    try {
+      channel.close();
+    } catch (IOException e) {
+      // nothing left to release
+    }
+  }
 
   /** A plain transport over a connected blocking channel. */
   public static Transport plain(SocketChannel channel) {
