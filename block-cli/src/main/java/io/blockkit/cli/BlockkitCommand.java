@@ -37,6 +37,7 @@ final class BlockkitCommand extends BaseCommand {
     m.put("measure", MeasureCommand.class);
     m.put("compact", CompactCommand.class);
     m.put("bench", BenchCommand.class);
+    m.put("serve", ServeCommand.class);
     m.put("drivers", DriversCommand.class);
     return Collections.unmodifiableMap(m);
   }
