@@ -105,7 +105,12 @@ final class Nginx implements Closeable {
           .append(";\n");
     }
     c.append("  default_type application/octet-stream;\n  server {\n    listen 127.0.0.1:")
-        .append(port).append(tls ? " ssl" : "").append(";\n    root ").append(d)
+        .append(port).append(tls ? " ssl" : "").append(";\n");
+    if (tls) {
+      // a second address the certificate does not name, for the wrong-host test
+      c.append("    listen 127.0.0.2:").append(port).append(" ssl;\n");
+    }
+    c.append("    root ").append(d)
         .append("/www;\n");
     if (tls) {
       c.append("    ssl_certificate ").append(d).append("/cert.pem;\n")
