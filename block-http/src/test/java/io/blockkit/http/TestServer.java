@@ -39,6 +39,9 @@ final class TestServer implements Closeable {
   volatile boolean ignoreIfMatch;
   /** Send no ETag at all. */
   volatile boolean noEtag;
+  /** Requests being answered now, and the most there were at once. */
+  final AtomicInteger inFlight = new AtomicInteger();
+  final AtomicInteger mostInFlight = new AtomicInteger();
   /** Ranges asked for, as "first-last", in order of arrival. */
   final List<String> requests = new CopyOnWriteArrayList<>();
 
@@ -63,6 +66,8 @@ final class TestServer implements Closeable {
   }
 
   private void handle(HttpExchange x) throws IOException {
+    int now = inFlight.incrementAndGet();
+    mostInFlight.accumulateAndGet(now, Math::max);
     try (x) {
       String range = x.getRequestHeaders().getFirst("Range");
       requests.add(range == null ? "all" : range.replace("bytes=", ""));
@@ -104,6 +109,8 @@ final class TestServer implements Closeable {
       send(x, 206, c, (int) first, (int) (last - first + 1));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    } finally {
+      inFlight.decrementAndGet();
     }
   }
 
