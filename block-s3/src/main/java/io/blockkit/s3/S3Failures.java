@@ -75,10 +75,6 @@ final class S3Failures {
           + " did not answer in time", e);
     }
     String m = String.valueOf(e.getMessage());
-    if (m.contains("Unable to load credentials")) {
-      return new BlockException("Could not access '" + url + "': no AWS credentials were found"
-          + " (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)", e);
-    }
     if (find(e, UnknownHostException.class)) {
       return new ImageAccessException(url.toString(), Reason.NOT_FOUND, "unknown host for "
           + where + (settings.pathStyle() ? "" : "; an S3-compatible store may need"

@@ -56,6 +56,7 @@ final class S3Source implements RangeSource {
 
   static S3Source open(S3Url url, S3Settings settings, RemoteOptions options) throws IOException {
     S3Failures failures = new S3Failures(url, settings);
+    Slf4jQuiet.ifNoProvider();
     S3Client client = client(settings, options);
     try {
       return new Retries(options.retries()).run(() -> first(client, url, failures));
