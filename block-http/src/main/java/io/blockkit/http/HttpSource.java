@@ -74,7 +74,7 @@ final class HttpSource implements RangeSource {
 
   /** The answer to a GET for byte 0: this source with its size and version. */
   private HttpSource first() throws IOException {
-    HttpResponse<byte[]> r = send(request(0, 0), 1, true);
+    HttpResponse<Integer> r = send(request(0, 0), new byte[1], 1, true);
     int status = r.statusCode();
     HttpHeaders h = r.headers();
     long total;
@@ -120,7 +120,7 @@ final class HttpSource implements RangeSource {
     } else if (lastModified != null) {
       b.header("If-Unmodified-Since", lastModified);
     }
-    HttpResponse<byte[]> r = send(b, length, false);
+    HttpResponse<Integer> r = send(b, dst, length, false);
     int status = r.statusCode();
     if (status == 412 || status == 416) {
       throw changed("the server refused the request for the version opened (HTTP " + status
@@ -146,12 +146,11 @@ final class HttpSource implements RangeSource {
     if (cr.total() >= 0 && cr.total() != size) {
       throw changed("its size was " + size + " bytes and is now " + cr.total());
     }
-    byte[] body = r.body();
-    if (body == null || body.length != length) {
-      throw new TransientException("Server " + server + " sent " + (body == null ? 0 : body.length)
+    Integer got = r.body();
+    if (got == null || got != length) {
+      throw new TransientException("Server " + server + " sent " + (got == null ? 0 : got)
           + " of " + length + " bytes at offset " + offset + " of '" + location + "'", null);
     }
-    System.arraycopy(body, 0, dst, 0, length);
   }
 
   private HttpRequest.Builder request(long first, long last) {
@@ -161,13 +160,14 @@ final class HttpSource implements RangeSource {
 
   /**
    * Sends the request and waits at most the timeout for the whole answer. Only a 206 of the
-   * expected length has its body read; any other answer's body is dropped unread, so that a
-   * server that ignores the range never sends us the whole object.
+   * expected length has its body read, into {@code dst}; any other answer's body is dropped
+   * unread, so that a server that ignores the range never sends us the whole object.
    */
-  private HttpResponse<byte[]> send(HttpRequest.Builder b, long expected, boolean opening)
-      throws IOException {
-    BodyHandler<byte[]> handler = info -> wanted(info, expected)
-        ? BodySubscribers.ofByteArray()
+  private HttpResponse<Integer> send(HttpRequest.Builder b, byte[] dst, int expected,
+      boolean opening) throws IOException {
+    IntoArray sink = new IntoArray(dst, expected);
+    BodyHandler<Integer> handler = info -> wanted(info, expected)
+        ? sink
         : BodySubscribers.mapping(BodySubscribers.ofInputStream(), in -> {
           try {
             in.close();
@@ -176,19 +176,21 @@ final class HttpSource implements RangeSource {
           }
           return null;
         });
-    CompletableFuture<HttpResponse<byte[]>> f = client.sendAsync(b.build(), handler);
+    CompletableFuture<HttpResponse<Integer>> f = client.sendAsync(b.build(), handler);
     try {
-      HttpResponse<byte[]> r = f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      HttpResponse<Integer> r = f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
       if (r.statusCode() >= 500 || r.statusCode() == 408 || r.statusCode() == 429) {
         throw new TransientException("Could not read '" + location + "': HTTP "
             + r.statusCode() + " " + HttpStatus.reason(r.statusCode()) + " from " + server, null);
       }
       return r;
     } catch (TimeoutException e) {
+      sink.abandon();
       f.cancel(true);
       throw new TransientException("Could not read '" + location + "': " + server
           + " did not answer within " + timeout.toSeconds() + " s", e);
     } catch (InterruptedException e) {
+      sink.abandon();
       f.cancel(true);
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("Interrupted while reading '" + location + "'");

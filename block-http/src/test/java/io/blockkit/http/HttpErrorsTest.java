@@ -167,15 +167,15 @@ class HttpErrorsTest {
 
   @Test
   void aSlowServerTimesOut() throws IOException {
-    try (BlockDevice d = open("x.img", Map.of("readahead", "0", "timeout", "1",
+    try (BlockDevice d = open("x.img", Map.of("readahead", "0", "timeout", "2",
         "retries", "0"))) {
-      server.delayMillis = 3000;
+      server.delayMillis = 10_000;
       long start = System.nanoTime();
       BlockException e = assertThrows(BlockException.class, () -> read(d, 0, 10));
       long millis = (System.nanoTime() - start) / 1_000_000;
       assertEquals("Could not read '" + server.url("x.img") + "': " + host()
-          + " did not answer within 1 s", e.getMessage());
-      assertTrue(millis < 2900, "gave up after " + millis + " ms");
+          + " did not answer within 2 s", e.getMessage());
+      assertTrue(millis < 9000, "gave up after " + millis + " ms");
     }
   }
 
