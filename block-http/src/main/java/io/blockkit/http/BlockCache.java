@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -14,6 +15,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -25,11 +27,18 @@ import java.util.concurrent.atomic.AtomicInteger;
  * readahead window behind it. Two readers of a missing block share one fetch.
  *
  * <p>Thread-safe: the map is guarded by this object's lock, held only to look up and start
- * fetches, never while waiting for one. Blocks in flight are never evicted; a finished block is
- * evicted once the cache is full, and readers that still hold it keep their copy.
+ * fetches, never while waiting for one. A block is pinned while readers copy from it; only
+ * finished, unpinned blocks are evicted, and their arrays are fetched into again, so that
+ * streaming a whole image allocates no more than the cache holds.
  */
 final class BlockCache {
   private static final AtomicInteger THREADS = new AtomicInteger();
+
+  /** One cached block: its bytes (in flight until the future completes) and its readers. */
+  private static final class Block {
+    final CompletableFuture<byte[]> data = new CompletableFuture<>();
+    int pins;
+  }
 
   private final RangeSource source;
   private final Retries retries;
@@ -38,8 +47,9 @@ final class BlockCache {
   private final int readahead;
   private final ThreadPoolExecutor pool;
   /** Access-ordered: iteration starts with the least recently used. */
-  private final LinkedHashMap<Long, CompletableFuture<byte[]>> blocks =
-      new LinkedHashMap<>(64, 0.75f, true);
+  private final LinkedHashMap<Long, Block> blocks = new LinkedHashMap<>(64, 0.75f, true);
+  /** Arrays of evicted blocks, fetched into again. */
+  private final ArrayDeque<byte[]> spare = new ArrayDeque<>();
   private long lastEnd = -1;
 
   BlockCache(RangeSource source, RemoteOptions options, int blockSize) {
@@ -62,11 +72,13 @@ final class BlockCache {
     int length = dst.remaining();
     long first = offset / blockSize;
     long last = (offset + length - 1) / blockSize;
-    List<CompletableFuture<byte[]>> parts = new ArrayList<>();
+    List<Block> parts = new ArrayList<>();
     synchronized (this) {
       boolean sequential = offset == lastEnd || blocks.containsKey(first - 1);
       for (long b = first; b <= last; b++) {
-        parts.add(block(b));
+        Block block = block(b);
+        block.pins++;
+        parts.add(block);
       }
       if (sequential) {
         long end = Math.min(last + readahead, lastBlock());
@@ -79,14 +91,22 @@ final class BlockCache {
       lastEnd = offset + length;
       evict();
     }
-    long pos = offset;
-    for (int i = 0; i < parts.size(); i++) {
-      long b = first + i;
-      byte[] data = await(b, parts.get(i));
-      int from = (int) (pos - b * blockSize);
-      int n = (int) Math.min(data.length - from, offset + length - pos);
-      dst.put(data, from, n);
-      pos += n;
+    try {
+      long pos = offset;
+      for (int i = 0; i < parts.size(); i++) {
+        long b = first + i;
+        byte[] data = await(b, parts.get(i));
+        int from = (int) (pos - b * blockSize);
+        int n = (int) Math.min(validBytes(b) - from, offset + length - pos);
+        dst.put(data, from, n);
+        pos += n;
+      }
+    } finally {
+      synchronized (this) {
+        for (Block block : parts) {
+          block.pins--;
+        }
+      }
     }
   }
 
@@ -95,6 +115,7 @@ final class BlockCache {
     pool.shutdownNow();
     synchronized (this) {
       blocks.clear();
+      spare.clear();
     }
   }
 
@@ -102,51 +123,65 @@ final class BlockCache {
     return (source.size() - 1) / blockSize;
   }
 
-  /** The block's bytes, from the cache or a fetch started now. Called with the lock held. */
-  private CompletableFuture<byte[]> block(long b) {
-    CompletableFuture<byte[]> f = blocks.get(b);
-    if (f == null || f.isCompletedExceptionally()) {
-      f = fetch(b);
-      blocks.put(b, f);
-    }
-    return f;
+  /** Bytes of block {@code b} inside the source (the last block may be short). */
+  private int validBytes(long b) {
+    return (int) Math.min(blockSize, source.size() - b * blockSize);
   }
 
-  private CompletableFuture<byte[]> fetch(long b) {
+  /** The block, from the cache or a fetch started now. Lock held. */
+  private Block block(long b) {
+    Block block = blocks.get(b);
+    if (block == null || block.data.isCompletedExceptionally()) {
+      block = fetch(b);
+      blocks.put(b, block);
+    }
+    return block;
+  }
+
+  /** Starts fetching block {@code b} into a spare array or a new one. Lock held. */
+  private Block fetch(long b) {
     long start = b * blockSize;
-    int n = (int) Math.min(blockSize, source.size() - start);
-    CompletableFuture<byte[]> f = new CompletableFuture<>();
+    int n = validBytes(b);
+    byte[] array = spare.poll();
+    byte[] into = array != null ? array : new byte[blockSize];
+    Block block = new Block();
     try {
       pool.execute(() -> {
         try {
-          f.complete(retries.run(() -> {
-            byte[] data = new byte[n];
-            source.fetch(start, data, n);
-            return data;
+          block.data.complete(retries.run(() -> {
+            source.fetch(start, into, n);
+            return into;
           }));
         } catch (IOException | RuntimeException e) {
-          f.completeExceptionally(e);
+          block.data.completeExceptionally(e);
         }
       });
-    } catch (java.util.concurrent.RejectedExecutionException e) {
-      f.completeExceptionally(new BlockException("The image is closed", e));
+    } catch (RejectedExecutionException e) {
+      block.data.completeExceptionally(new BlockException("The image is closed", e));
     }
-    return f;
+    return block;
   }
 
-  /** Drops the least recently used finished blocks until the cache fits. Lock held. */
+  /**
+   * Drops the least recently used finished, unpinned blocks until the cache fits, keeping their
+   * arrays for the next fetches. Lock held.
+   */
   private void evict() {
-    Iterator<Map.Entry<Long, CompletableFuture<byte[]>>> it = blocks.entrySet().iterator();
+    Iterator<Map.Entry<Long, Block>> it = blocks.entrySet().iterator();
     while (blocks.size() > capacity && it.hasNext()) {
-      if (it.next().getValue().isDone()) {
+      Block block = it.next().getValue();
+      if (block.data.isDone() && block.pins == 0) {
         it.remove();
+        if (!block.data.isCompletedExceptionally() && spare.size() < capacity) {
+          spare.push(block.data.join());
+        }
       }
     }
   }
 
-  private byte[] await(long b, CompletableFuture<byte[]> f) throws IOException {
+  private byte[] await(long b, Block block) throws IOException {
     try {
-      return f.get();
+      return block.data.get();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("Interrupted while reading");
@@ -154,7 +189,7 @@ final class BlockCache {
       throw new BlockException("The image was closed during a read", e);
     } catch (ExecutionException e) {
       synchronized (this) {
-        blocks.remove(b, f); // the next read of the block tries again
+        blocks.remove(b, block); // the next read of the block tries again
       }
       Throwable c = e.getCause();
       if (c instanceof IOException io) {

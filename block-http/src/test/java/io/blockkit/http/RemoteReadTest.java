@@ -193,4 +193,37 @@ class RemoteReadTest {
       assertEquals(List.of(0L, 1L, 2L, 3L, 1L), blocksFetched());
     }
   }
+
+  /**
+   * Evicted blocks' arrays are fetched into again: eight readers of random ranges through a
+   * two-block cache evict and refill constantly, and every byte they copy must still be right (a
+   * block must not be refilled while a reader copies from it).
+   */
+  @Test
+  void concurrentReadersThroughATinyCacheSeeTheRightBytes() throws Exception {
+    try (BlockDevice d = open(Map.of("readahead", "0", "cache-size", "2M", "parallel", "3"))) {
+      ExecutorService pool = Executors.newFixedThreadPool(8);
+      try {
+        List<Callable<Void>> readers = new ArrayList<>();
+        for (int t = 0; t < 8; t++) {
+          Random r = new Random(100 + t);
+          readers.add(() -> {
+            for (int i = 0; i < 150; i++) {
+              int n = 1 + r.nextInt(3 * MIB / 2);
+              long off = r.nextInt(content.length - n + 1);
+              assertArrayEquals(expected(off, n), read(d, off, n), n + " bytes at " + off);
+            }
+            return null;
+          });
+        }
+        for (Future<Void> f : pool.invokeAll(readers)) {
+          f.get();
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+      assertTrue(blocksFetched().size() > 9, "the cache was not exercised: "
+          + blocksFetched().size() + " fetches");
+    }
+  }
 }
