@@ -5,25 +5,27 @@ import io.blockkit.testkit.FixtureConformanceTest;
 import io.blockkit.testkit.ImageFixture;
 import java.io.IOException;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 
 /**
  * The kit's read suite for {@code http}, against nginx: random bytes a little over five cache
  * blocks long, so reads start, end and cross at block boundaries and the last block is partial.
+ * {@link HttpsConformanceTest} runs it over TLS.
  */
 class HttpConformanceTest extends FixtureConformanceTest {
+  /** The server of the running class, started by its first test. */
   private static Nginx nginx;
-
-  @BeforeAll
-  static void startNginx() throws IOException {
-    nginx = Nginx.start(false);
-  }
 
   @AfterAll
   static void stopNginx() throws IOException {
     if (nginx != null) {
       nginx.close();
+      nginx = null;
     }
+  }
+
+  /** Whether nginx serves over TLS. */
+  boolean tls() {
+    return false;
   }
 
   @Override
@@ -40,9 +42,17 @@ class HttpConformanceTest extends FixtureConformanceTest {
 
   @Override
   protected String place(ImageFixture fixture) throws IOException {
+    if (nginx == null) {
+      nginx = Nginx.start(tls());
+      started(nginx);
+    }
     String name = newName() + ".img";
     nginx.put(name, fixture.content());
     return nginx.url(name);
+  }
+
+  /** Called once the class's server runs, before the first open. */
+  void started(Nginx server) {
   }
 
   @Override
