@@ -91,6 +91,11 @@ final class S3Failures {
     return new BlockException("Could not access '" + url + "': " + m, e);
   }
 
+  /** The store, for messages: its host[:port], or AWS S3. */
+  String store() {
+    return settings.endpointLabel();
+  }
+
   BlockException changed(String how) {
     return new BlockException("'" + url + "' changed in the store while it was open (" + how
         + "); open it again to read the new version");

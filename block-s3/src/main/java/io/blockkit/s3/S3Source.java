@@ -14,7 +14,7 @@ import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
-import software.amazon.awssdk.core.ResponseBytes;
+import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkException;
@@ -149,26 +149,31 @@ final class S3Source implements RangeSource {
   @Override
   public void fetch(long offset, byte[] dst, int length) throws IOException {
     long last = offset + length - 1;
-    ResponseBytes<GetObjectResponse> bytes;
-    try {
-      bytes = client.getObject(request(url, offset, last, etag), ResponseTransformer.toBytes());
+    // The body is read straight into dst: no buffer of the SDK's in between.
+    try (ResponseInputStream<GetObjectResponse> in =
+        client.getObject(request(url, offset, last, etag))) {
+      GetObjectResponse r = in.response();
+      if (etag != null && r.eTag() != null && !etag.equals(r.eTag())) {
+        throw failures.changed("its ETag was " + etag + " and is now " + r.eTag());
+      }
+      long total = ContentRange.total(r.contentRange());
+      if (total >= 0 && total != size) {
+        throw failures.changed("its size was " + size + " bytes and is now " + total);
+      }
+      int got = in.readNBytes(dst, 0, length);
+      if (got != length || in.read() >= 0) {
+        throw new TransientException("The store sent " + (got != length ? got + " of " : "more"
+            + " than ") + length + " bytes at offset " + offset + " of '" + url + "'", null);
+      }
     } catch (SdkException e) {
       throw failures.describe(e, false);
+    } catch (IOException e) {
+      if (e instanceof io.blockkit.api.error.BlockException) {
+        throw e;
+      }
+      throw new TransientException("Could not read '" + url + "': the connection to "
+          + failures.store() + " failed (" + e.getMessage() + ")", e);
     }
-    GetObjectResponse r = bytes.response();
-    if (etag != null && r.eTag() != null && !etag.equals(r.eTag())) {
-      throw failures.changed("its ETag was " + etag + " and is now " + r.eTag());
-    }
-    long total = ContentRange.total(r.contentRange());
-    if (total >= 0 && total != size) {
-      throw failures.changed("its size was " + size + " bytes and is now " + total);
-    }
-    byte[] body = bytes.asByteArrayUnsafe();
-    if (body.length != length) {
-      throw new TransientException("The store sent " + body.length + " of " + length
-          + " bytes at offset " + offset + " of '" + url + "'", null);
-    }
-    System.arraycopy(body, 0, dst, 0, length);
   }
 
   @Override
