@@ -51,14 +51,14 @@ class NbdUriTest {
   void mistakesAreNamed() {
     for (String[] c : new String[][] {
         {"nbd+unix:///disk", "the socket=PATH parameter is missing"},
-        {"nbd+unix://host/disk?socket=/s", "a Unix socket URI has no host"},
+        {"nbd+unix://host/disk?socket=/s", "a Unix socket URI has no host (nbd+unix:///NAME?socket=PATH)"},
         {"nbd://h/x?socket=/s", "socket= belongs to the nbd+unix scheme"},
         {"nbd:///x", "the host is missing"},
         {"nbds:h", "expected nbds://HOST[:PORT]/NAME"},
         {"nbd://h/x?a=1&a=2", "parameter 'a' is given twice"},
         {"nbd://h/x#frag", "a fragment (#...) has no meaning here"},
         {"nbd:h:99999", "'99999' is not a port number"},
-        {"nbd://h/a b", "Illegal character in path at index 11"}}) {
+        {"nbd://h/a b", "Illegal character in path at index 9"}}) {
       InvalidOptionException e = assertThrows(InvalidOptionException.class, () -> parse(c[0]));
       assertEquals("Invalid NBD URI '" + c[0] + "': " + c[1], e.getMessage());
     }
