@@ -255,7 +255,7 @@
  * </table>
  * Crash model: padding, then each copy's data (flushed) before the count and the entries that
  * use it, then compaction in its own order: a crash at any point leaves at worst leaks and the
- * corruptions not repaired yet. Proven by VdiRepairProperties (random damage of every kind,
+ * corruptions not repaired yet. Proven by VdiRepairPropertiesTest (random damage of every kind,
  * header version, type and extra area: every byte that read still reads the same, repair of all
  * ends clean), QemuRepairTest (qemu-img check clean after our repair, qemu-img compare finds
  * what read before) and the fuzz replay.

@@ -22,7 +22,7 @@ import net.jqwik.api.Provide;
  * repair (leaks only, or all) reads the same after it; a repair of all leaves a clean image that
  * reads everywhere.
  */
-class VdiRepairProperties {
+class VdiRepairPropertiesTest {
 
   /** The damage: how the builder's fields are set. */
   record Damage(int version, int type, int blockSize, int extraBlocks, int sizeCut,

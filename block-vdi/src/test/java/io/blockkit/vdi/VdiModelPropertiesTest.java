@@ -20,7 +20,7 @@ import net.jqwik.api.Provide;
  * Random sequences of write, writeZeroes, discard, read and close/reopen against a byte-array
  * model of the virtual disk. After every sequence the image checks clean and reads as the model.
  */
-class VdiModelProperties {
+class VdiModelPropertiesTest {
   private static final int BS = 512 << 10;
   /** Seven blocks, the last one partial, and an odd number of sectors. */
   private static final long SIZE = 6L * BS + 3 * 512;

@@ -30,7 +30,7 @@ import net.jqwik.api.Provide;
  * writes (also past the end), write-zeroes, discards, truncates and reads, checking contents,
  * size and block status after every step. Runs memory, file, and file without native calls.
  */
-class ProtocolModelProperties {
+class ProtocolModelPropertiesTest {
   private static final int MAX_SIZE = 600_000;
 
   /** The expected image: bytes and size. */
