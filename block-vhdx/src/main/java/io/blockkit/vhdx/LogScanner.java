@@ -1,6 +1,5 @@
 package io.blockkit.vhdx;
 
-import io.blockkit.api.BlockDevice;
 import io.blockkit.vhdx.LogEntry.Descriptor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -27,14 +26,14 @@ import java.util.zip.CRC32C;
  * read a sector at a time, so memory stays bounded by the descriptors of one log.
  */
 final class LogScanner {
-  private final BlockDevice file;
+  private final ImageFile file;
   private final long logOffset;
   private final long logLength;
   private final UUID guid;
   private final Map<Long, Optional<LogEntry>> seen = new HashMap<>();
   private final ByteBuffer sector = ByteBuffer.allocate(Layout.PAGE).order(ByteOrder.LITTLE_ENDIAN);
 
-  private LogScanner(BlockDevice file, long logOffset, long logLength, UUID guid) {
+  private LogScanner(ImageFile file, long logOffset, long logLength, UUID guid) {
     this.file = file;
     this.logOffset = logOffset;
     this.logLength = logLength;
@@ -45,7 +44,7 @@ final class LogScanner {
    * The entries to replay (the active sequence from its tail entry to its head entry), or empty
    * when the log holds no valid sequence for {@code guid}.
    */
-  static List<LogEntry> activeSequence(BlockDevice file, long logOffset, long logLength,
+  static List<LogEntry> activeSequence(ImageFile file, long logOffset, long logLength,
       UUID guid) throws IOException {
     return new LogScanner(file, logOffset, logLength, guid).scan();
   }

@@ -70,6 +70,7 @@ record Metadata(long blockSize, boolean leaveBlockAllocated, boolean hasParent,
       throw new CorruptImageException(location, "metadata region length", -1,
           Long.toString(region.length()), "at least 64 KiB");
     }
+    requireInFile(file, location, base, TABLE_BYTES, "metadata table");
     ByteBuffer t = file.read(base, TABLE_BYTES);
     if (t.getLong(0) != SIGNATURE) {
       throw new CorruptImageException(location, "metadata table signature", base,
@@ -117,6 +118,14 @@ record Metadata(long blockSize, boolean leaveBlockAllocated, boolean hasParent,
       items.add(item);
     }
     return parseItems(file, location, base, items);
+  }
+
+  private static void requireInFile(ImageFile file, String location, long offset, long length,
+      String what) throws CorruptImageException {
+    if (offset + length > file.length()) {
+      throw new CorruptImageException(location, what, offset, "at " + offset + ".."
+          + (offset + length), "inside the " + file.length() + "-byte file (it was truncated)");
+    }
   }
 
   private static boolean known(UUID id) {
@@ -169,6 +178,7 @@ record Metadata(long blockSize, boolean leaveBlockAllocated, boolean hasParent,
         throw new CorruptImageException(location, "metadata", base, "a differencing image "
             + "(HasParent set) without a parent locator", "a parent locator item");
       }
+      requireInFile(file, location, base + loc.offset(), loc.length(), "parent locator");
       ByteBuffer b = file.read(base + loc.offset(), (int) loc.length());
       locator = ParentLocator.parse(b, location, base + loc.offset());
     }
@@ -200,6 +210,7 @@ record Metadata(long blockSize, boolean leaveBlockAllocated, boolean hasParent,
       throw new CorruptImageException(location, what + " item length", base, i.length()
           + " bytes", "at least " + minLength);
     }
+    requireInFile(file, location, base + i.offset(), minLength, what + " item");
     return file.read(base + i.offset(), minLength);
   }
 

@@ -1,6 +1,5 @@
 package io.blockkit.vhdx;
 
-import io.blockkit.api.BlockDevice;
 import io.blockkit.vhdx.LogEntry.Descriptor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -18,12 +17,12 @@ final class Overlay {
   /** A replayed range: zeros, or the page a data descriptor rebuilds (from {@code from} on). */
   private record Patch(long start, long end, Descriptor source) {}
 
-  private final BlockDevice file;
+  private final ImageFile file;
   private final long logOffset;
   private final TreeMap<Long, Patch> patches = new TreeMap<>();
   private long end;
 
-  Overlay(BlockDevice file, long logOffset) {
+  Overlay(ImageFile file, long logOffset) {
     this.file = file;
     this.logOffset = logOffset;
   }

@@ -147,6 +147,12 @@ final class VhdxCheck {
       used.use(r.offset(), r.length());
       usedEnd = Math.max(usedEnd, r.end());
     }
+    long batNeeds = img.regions.bat().offset() + 8 * g.entries();
+    if (batNeeds > eof) {
+      f.corruption("regions cut short", "the BAT (at " + img.regions.bat().offset() + ".."
+          + batNeeds + ") is cut short by the end of the file (" + eof + " bytes); its missing "
+          + "entries read as NOT_PRESENT", new Fix(-1, Action.PAD, img.regions.bat().end(), 0));
+    }
     long ratio = g.chunkRatio();
     long lastHost = -1;
     long count = Math.min(bat.entries, g.entries());
@@ -311,6 +317,9 @@ final class VhdxCheck {
     ByteBuffer buffer = null;
     boolean copied = false;
     for (Fix fix : f.fixes) {
+      if (fix.index() < 0) {
+        continue;
+      }
       long e = bat.entry(fix.index());
       long value = e;
       switch (fix.action()) {

@@ -59,10 +59,14 @@ public final class VhdxDriver implements BlockDriver {
         DriverFeature.CHECK, DriverFeature.REPAIR);
   }
 
-  /** 100 when the image starts with "vhdxfile" (as QEMU probes), else 0. */
+  /**
+   * 100 when the image starts with "vhdxfile" (as QEMU probes) and is long enough to hold the
+   * first header (68 KiB), else 0: a cut copy of a file identifier is not an image.
+   */
   @Override
   public int probe(ProbeInput input) {
-    return input.headHas(0, "vhdxfile") ? PROBE_EXACT : 0;
+    return input.headHas(0, "vhdxfile")
+        && input.length() >= Layout.HEADER1_OFFSET + Layout.HEADER_BYTES ? PROBE_EXACT : 0;
   }
 
   @Override

@@ -43,7 +43,8 @@ final class VhdxOpener {
     String logNote = null;
     ImageFile file = null;
     if (h.hasLog()) {
-      List<LogEntry> entries = LogScanner.activeSequence(child, h.logOffset(), h.logLength(),
+      ImageFile raw = ImageFile.of(child);
+      List<LogEntry> entries = LogScanner.activeSequence(raw, h.logOffset(), h.logLength(),
           h.logGuid());
       if (entries.isEmpty()) {
         logNote = "the header names log " + h.logGuid() + ", but the log holds no valid entry "
@@ -59,11 +60,11 @@ final class VhdxOpener {
         String range = entries.size() + " log entr" + (entries.size() == 1 ? "y" : "ies")
             + " (sequence " + entries.get(0).sequence() + ".." + head.sequence() + ")";
         if (request.readOnly()) {
-          file = replayInMemory(child, h, entries, length);
+          file = replayInMemory(raw, h, entries, length);
           logNote = range + " not replayed in the file yet: replayed in memory for this "
               + "read-only open";
         } else {
-          replay(child, headers, entries, length);
+          replay(raw, headers, entries, length);
           logNote = range + " replayed into the file when it was opened";
         }
       }
@@ -72,13 +73,9 @@ final class VhdxOpener {
     if (file == null) {
       file = ImageFile.of(child); // after a replay, which may have grown it
     }
+    // A region cut short by the end of the file reads zeros there: check reports a BAT cut
+    // short; the metadata table and items must be inside (Metadata.read).
     RegionTable regions = RegionTable.read(file, location, headers.current());
-    for (RegionTable.Region r : regions.entries()) {
-      if (r.end() > file.length()) {
-        throw new CorruptImageException(location, "region " + r.guid(), -1, "at " + r.offset()
-            + ".." + r.end(), "inside the " + file.length() + "-byte file (it was truncated)");
-      }
-    }
     Metadata md = Metadata.read(file, location, regions.metadata());
     Geometry g = new Geometry(md.virtualSize(), md.blockSize(), md.logicalSectorSize(),
         md.hasParent());
@@ -115,25 +112,24 @@ final class VhdxOpener {
     }
     if (h.logOffset() < Layout.HEADER_SECTION || h.logOffset() % Layout.MIB != 0
         || h.logLength() < Layout.MIB || h.logLength() % Layout.MIB != 0
-        || h.logOffset() > length - h.logLength()) {
+        || h.logOffset() > Layout.MAX_FILE_OFFSET - h.logLength()) {
       throw new CorruptImageException(location, "header log location", at + 68, "offset "
           + Long.toUnsignedString(h.logOffset()) + ", length " + h.logLength(), "a log of a "
-          + "multiple of 1 MiB (at least 1 MiB) at a multiple of 1 MiB from 1 MiB on, inside "
-          + "the " + length + "-byte file");
+          + "multiple of 1 MiB (at least 1 MiB) at a multiple of 1 MiB from 1 MiB on");
     }
   }
 
   /** The file with the log's updates laid over it in memory, and as long as the log says. */
-  private static ImageFile replayInMemory(BlockDevice child, VhdxHeader h,
+  private static ImageFile replayInMemory(ImageFile raw, VhdxHeader h,
       List<LogEntry> entries, long length) {
-    Overlay overlay = new Overlay(child, h.logOffset());
+    Overlay overlay = new Overlay(raw, h.logOffset());
     for (LogEntry e : entries) {
       for (Descriptor d : e.descriptors()) {
         overlay.add(d);
       }
     }
     long last = entries.get(entries.size() - 1).lastFileOffset();
-    return new ImageFile(child, overlay, length, Math.max(last, overlay.end()));
+    return new ImageFile(raw.child(), overlay, length, Math.max(last, overlay.end()));
   }
 
   /**
@@ -141,33 +137,30 @@ final class VhdxOpener {
    * here replays again), every update in order, the file grown to the newest entry's
    * LastFileOffset, a flush, then a header without a LogGuid.
    */
-  private static void replay(BlockDevice child, Headers headers, List<LogEntry> entries,
+  private static void replay(ImageFile file, Headers headers, List<LogEntry> entries,
       long length) throws IOException {
     VhdxHeader h = headers.current();
-    headers.update(child, h.next(Guids.random(), h.dataWriteGuid(), h.logGuid()));
-    ByteBuffer sector = ByteBuffer.allocate(Layout.PAGE).order(ByteOrder.LITTLE_ENDIAN);
+    headers.update(file.child(), h.next(Guids.random(), h.dataWriteGuid(), h.logGuid()));
     long end = length;
     for (LogEntry e : entries) {
       for (Descriptor d : e.descriptors()) {
         if (d.zero()) {
-          child.writeZeroes(d.fileOffset(), d.length());
+          file.writeZeroes(d.fileOffset(), d.length());
         } else {
-          sector.clear();
-          child.read(h.logOffset() + d.dataPosition(), sector);
-          sector.flip();
-          child.write(d.fileOffset(), LogEntry.page(d, sector));
+          ByteBuffer sector = file.read(h.logOffset() + d.dataPosition(), Layout.PAGE);
+          file.write(d.fileOffset(), LogEntry.page(d, sector));
         }
         end = Math.max(end, d.end());
       }
     }
     long last = entries.get(entries.size() - 1).lastFileOffset();
     if (last > end) {
-      child.writeZeroes(end, last - end);
+      file.writeZeroes(end, last - end);
     }
-    child.flush();
+    file.flush();
     VhdxHeader replayed = headers.current();
-    headers.update(child, replayed.next(replayed.fileWriteGuid(), replayed.dataWriteGuid(),
-        Guids.NULL));
+    headers.update(file.child(), replayed.next(replayed.fileWriteGuid(),
+        replayed.dataWriteGuid(), Guids.NULL));
   }
 
   /** Every MiB of the file a structure uses, for placing new blocks. */
