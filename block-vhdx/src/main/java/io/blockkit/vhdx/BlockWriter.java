@@ -23,7 +23,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *   <li>Zeroing or discarding whole blocks sets them ZERO through the log (a fixed image zeroes
  *       its data in place instead); blocks that held data are released afterwards under the
  *       layout's write lock, and their space is reused once the commit that freed them is
- *       durable. Parts of blocks are zeroed in place.
+ *       durable (blocks at the end of the file are cut off, after a log entry records the new
+ *       length). Parts of blocks are zeroed in place.
  * </ul>
  *
  * Allocation of one virtual block is serialised by a striped lock; the entry is re-read under it.
@@ -364,12 +365,17 @@ final class BlockWriter {
         }
       }
       meta.commit();
-      // Durable now: the space may be given back and reused.
+      // Durable now: the space may be given back and reused, and cut off at the file's end.
       for (long[] f : freed) {
         if (!image.overlapsStructures(f[0], f[1])) {
           file.release(f[0], f[1]);
           meta.space().free(f[0], f[1]);
         }
+      }
+      long end = meta.space().end();
+      if (file.length() > end) {
+        meta.beforeShrink(end);
+        file.truncate(end);
       }
     } finally {
       meta.lock.unlock();

@@ -66,7 +66,7 @@ final class Overlay {
     Map.Entry<Long, Patch> first = patches.floorEntry(offset);
     Long from = first != null && first.getValue().end() > offset ? first.getKey()
         : patches.ceilingKey(offset);
-    if (from == null) {
+    if (from == null || from >= stop) {
       return;
     }
     for (Patch p : patches.subMap(from, true, stop, false).values()) {
