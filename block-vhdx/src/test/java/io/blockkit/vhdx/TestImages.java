@@ -47,6 +47,27 @@ final class TestImages {
     return registry().open(location, params(readOnly));
   }
 
+  /**
+   * Copies a memory image into a host file (for qemu-img): sessions with many flushes run on
+   * memory, where a flush costs nothing, and qemu-img judges the bytes they left.
+   */
+  static void dump(String memoryLocation, Path file) throws IOException {
+    try (BlockDevice raw = registry().open(memoryLocation,
+        OpenParams.readOnlyDefaults().withFormat("raw").withWarnings(w -> { }))) {
+      Files.write(file, readAll(raw));
+    }
+  }
+
+  /** A new memory file {@code memory:name} holding {@code bytes}; returns its location. */
+  static String putMemory(String name, byte[] bytes) throws IOException {
+    registry().create("memory:" + name, "memory", Map.of());
+    try (BlockDevice file = registry().driver("memory").open(
+        io.blockkit.api.OpenRequest.of(name, null, false))) {
+      file.write(0, ByteBuffer.wrap(bytes));
+    }
+    return "memory:" + name;
+  }
+
   static byte[] read(BlockDevice d, long offset, int n) throws IOException {
     ByteBuffer b = ByteBuffer.allocate(n);
     d.read(offset, b);

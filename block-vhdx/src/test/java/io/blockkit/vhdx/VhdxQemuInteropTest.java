@@ -143,13 +143,16 @@ class VhdxQemuInteropTest {
         Map.of("size", "7340000", "block_size", "1M", "log_size", "2M"));
     int n = 0;
     for (Map<String, String> v : variants) {
-      Path image = dir.resolve("ours" + n + ".vhdx");
-      TestImages.create(image, v);
+      String memory = "memory:interop-ours" + n + ".vhdx";
+      TestImages.registry().create(memory, VhdxDriver.NAME, v);
       byte[] model;
-      try (BlockDevice d = TestImages.open(image, false)) {
+      try (BlockDevice d = TestImages.open(memory, false)) {
         model = new byte[(int) d.size()];
         exercise(d, model, n);
       }
+      Path image = dir.resolve("ours" + n + ".vhdx");
+      TestImages.dump(memory, image);
+      TestImages.registry().driver("memory").delete(memory.substring(7));
       ok("qemu-img", "check", "-f", "vhdx", image.toString());
       Path raw = dir.resolve("model" + n + ".raw");
       Files.write(raw, model);
@@ -192,21 +195,36 @@ class VhdxQemuInteropTest {
   }
 
   /**
-   * Enough allocations that the 1 MiB log wraps several times: every commit stays replayable,
-   * and the closed image passes qemu-img check and reads as written.
+   * Enough commits (allocations, and discards that free and cut blocks off) that the 1 MiB log
+   * wraps: every commit stays replayable, and the closed image passes qemu-img check and reads
+   * as written, in qemu-img and here.
    */
   @Test
   void aLongSessionWrapsTheLog() throws IOException {
-    Path image = dir.resolve("wrap.vhdx");
-    TestImages.create(image, Map.of("size", "300M", "block_size", "1M"));
-    byte[] expected = new byte[300 * MIB];
-    try (BlockDevice d = TestImages.open(image, false)) {
-      for (int b = 0; b < 300; b++) {
-        byte[] data = TestImages.random(b, 100);
-        TestImages.write(d, (long) b * MIB + 7 * b, data);
-        System.arraycopy(data, 0, expected, b * MIB + 7 * b, 100);
+    String memory = "memory:interop-wrap.vhdx";
+    TestImages.registry().create(memory, VhdxDriver.NAME, Map.of("size", "16M",
+        "block_size", "1M"));
+    byte[] expected = new byte[16 * MIB];
+    try (BlockDevice d = TestImages.open(memory, false)) {
+      for (int i = 0; i < 150; i++) {
+        int b = i % 16;
+        byte[] data = TestImages.random(i, 100);
+        TestImages.write(d, (long) b * MIB + 7 * i, data);
+        System.arraycopy(data, 0, expected, b * MIB + 7 * i, 100);
+        int freed = (i + 8) % 16;
+        d.discard((long) freed * MIB, MIB);
+        Arrays.fill(expected, freed * MIB, (freed + 1) * MIB, (byte) 0);
       }
     }
+    Path image = dir.resolve("wrap.vhdx");
+    TestImages.dump(memory, image);
+    // The session's first entry (sequence 1) was at the log's start: a later one is there now.
+    ByteBuffer first = ByteBuffer.wrap(Files.readAllBytes(image), MIB, 4096)
+        .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    assertEquals(0x65676F6C, first.getInt(MIB), "a log entry at the log's start");
+    assertTrue(first.getLong(MIB + 16) > 1, "the log wrapped: sequence " + first.getLong(MIB + 16)
+        + " at its start");
+    TestImages.registry().driver("memory").delete(memory.substring(7));
     ok("qemu-img", "check", "-f", "vhdx", image.toString());
     assertSame(expected, qemuReads(image), "qemu-img");
     assertSame(expected, blockkitReads(image), "blockkit");
