@@ -13,10 +13,11 @@ import java.nio.ByteOrder;
 final class Headers {
   private static final long[] SLOTS = {Layout.HEADER1_OFFSET, Layout.HEADER2_OFFSET};
 
-  private VhdxHeader current;
-  private int slot;
+  // Written under the metadata writer's lock, read by info() and check without it.
+  private volatile VhdxHeader current;
+  private volatile int slot;
   /** What is wrong with the slot that is not current (null when it holds a valid header). */
-  private String otherProblem;
+  private volatile String otherProblem;
 
   private Headers(VhdxHeader current, int slot, String otherProblem) {
     this.current = current;
