@@ -29,6 +29,8 @@ import java.util.Random;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * VHDX images written field by field from the specification ({@link VhdxBuilder}), for what
@@ -221,10 +223,14 @@ class VhdxHandBuiltTest {
 
   /** A VHDX parent of 4 MiB, every block FULLY_PRESENT with the given content. */
   private static VhdxBuilder parent(byte[] content, UUID dataWrite) {
+    return parent(content, dataWrite, 512);
+  }
+
+  private static VhdxBuilder parent(byte[] content, UUID dataWrite, int sector) {
     VhdxBuilder p = new VhdxBuilder(8 * MIB)
         .header(0, 1, UUID.randomUUID(), dataWrite, NULL, LOG, MIB)
         .regions(BAT, MIB, META, MIB)
-        .metadata(META, MIB, false, SIZE, UUID.randomUUID(), 512, null);
+        .metadata(META, MIB, false, SIZE, UUID.randomUUID(), sector, null);
     for (int block = 0; block < 4; block++) {
       p.bat(BAT, block, VhdxBuilder.FULLY_PRESENT, (4L + block) * MIB);
       p.data((4L + block) * MIB, Arrays.copyOfRange(content, block * MIB, (block + 1) * MIB));
@@ -234,15 +240,26 @@ class VhdxHandBuiltTest {
 
   /** A differencing child: block 1 FULLY_PRESENT, block 3 PARTIALLY_PRESENT (sectors 2-5). */
   private static VhdxBuilder child(Map<String, String> locator, byte[] own1, byte[] own3) {
-    long ratio = (1L << 23) * 512 / MIB;
+    return child(locator, own1, own3, 512);
+  }
+
+  /**
+   * The same with logical sectors of {@code sector} bytes: the sector bitmap entry follows a
+   * chunk of 2^23 * sector / block size payload entries (4096 or 32768 here), and a bit covers
+   * one logical sector.
+   */
+  private static VhdxBuilder child(Map<String, String> locator, byte[] own1, byte[] own3,
+      int sector) {
+    long ratio = (1L << 23) * sector / MIB;
+    long perBlock = MIB / sector;
     return new VhdxBuilder(7 * MIB)
         .header(1, 5, UUID.randomUUID(), UUID.randomUUID(), NULL, LOG, MIB)
         .regions(BAT, MIB, META, MIB)
-        .metadata(META, MIB, false, SIZE, UUID.randomUUID(), 512, locator)
+        .metadata(META, MIB, false, SIZE, UUID.randomUUID(), sector, locator)
         .bat(BAT, 1, VhdxBuilder.FULLY_PRESENT, 4L * MIB).data(4L * MIB, own1)
         .bat(BAT, 3, VhdxBuilder.PARTIALLY_PRESENT, 5L * MIB).data(5L * MIB, own3)
-        .bat(BAT, ratio, VhdxBuilder.SB_PRESENT, 6L * MIB).bitmap(6L * MIB, 3 * 2048 + 2,
-            3 * 2048 + 6);
+        .bat(BAT, ratio, VhdxBuilder.SB_PRESENT, 6L * MIB).bitmap(6L * MIB, 3 * perBlock + 2,
+            3 * perBlock + 6);
   }
 
   /**
@@ -250,21 +267,22 @@ class VhdxHandBuiltTest {
    * Windows separators) is tried first, a drive-letter path is skipped; the child reads as the
    * merge of its own blocks and sectors over the parent. qemu-img cannot open it at all.
    */
-  @Test
-  void aDifferencingImageReadsAsTheMergeOfChildAndParent() throws IOException {
+  @ParameterizedTest(name = "{0}-byte sectors")
+  @ValueSource(ints = {512, 4096})
+  void aDifferencingImageReadsAsTheMergeOfChildAndParent(int sector) throws IOException {
     byte[] parentContent = random(7, (int) SIZE);
     UUID parentData = UUID.randomUUID();
-    write("parents/parent.vhdx", parent(parentContent, parentData).bytes());
+    write("parents/parent.vhdx", parent(parentContent, parentData, sector).bytes());
     byte[] own1 = random(8, MIB);
     byte[] own3 = random(9, MIB);
     Map<String, String> locator = new LinkedHashMap<>();
     locator.put("parent_linkage", "{" + parentData + "}");
     locator.put("absolute_win32_path", "\\\\?\\D:\\vms\\parent.vhdx");
     locator.put("relative_path", "..\\..\\parents\\parent.vhdx");
-    Path image = write("a/b/child.vhdx", child(locator, own1, own3).bytes());
+    Path image = write("a/b/child.vhdx", child(locator, own1, own3, sector).bytes());
     byte[] expected = parentContent.clone();
     System.arraycopy(own1, 0, expected, MIB, MIB);
-    System.arraycopy(own3, 2 * 512, expected, 3 * MIB + 2 * 512, 4 * 512);
+    System.arraycopy(own3, 2 * sector, expected, 3 * MIB + 2 * sector, 4 * sector);
     try (BlockDevice d = Images.open(image.toString(), "vhdx", true)) {
       assertArrayEquals(expected, Images.readAll(d), "child over parent");
       assertEquals("../../parents/parent.vhdx", d.info().backing().filename());
