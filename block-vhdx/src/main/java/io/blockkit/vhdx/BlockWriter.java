@@ -214,6 +214,14 @@ final class BlockWriter {
       long chunk = block / image.geometry.chunkRatio();
       if (BatState.state(bat.bitmap(chunk)) != BatState.SB_PRESENT) {
         long bm = meta.space().allocate(Layout.BITMAP_BLOCK);
+        // Zeros in place first (the space is new: nothing refers to it yet), so that the file
+        // covers the bitmap even while a failed commit keeps its entry pending.
+        try {
+          file.writeZeroes(bm, Layout.BITMAP_BLOCK);
+        } catch (IOException | RuntimeException e) {
+          meta.space().free(bm, Layout.BITMAP_BLOCK);
+          throw e;
+        }
         meta.zero(bm, Layout.BITMAP_BLOCK);
         meta.set(bat.bitmapEntryOffset(chunk), BatState.entry(BatState.SB_PRESENT, bm));
       }

@@ -3,9 +3,12 @@ package io.blockkit.verify.formats;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.blockkit.api.BlockDevice;
+import io.blockkit.memory.MemoryDriver;
+import io.blockkit.verify.Images;
 import io.blockkit.verify.PhysicalBlocks;
 import io.blockkit.verify.Qemu;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Map;
 
@@ -27,6 +30,19 @@ public final class VhdxUnderTest implements FormatUnderTest {
   static final Variant NOT_PRESENT = Variant.of("vhdx", "1M blocks, block_state_zero=off", MIB,
       Map.of("block_size", "1M", "block_state_zero", "off"));
 
+  /**
+   * A differencing child over an empty raw parent beside it in memory (made once, shared, never
+   * written; the crash images of this variant live in memory only): its writes go through
+   * PARTIALLY_PRESENT blocks and sector bitmaps, and it reads as the byte model (zeros where
+   * nothing was written). Its unit is the sector: a write over a block whose sectors are split
+   * between child and parent is several child writes, so a crash inside it leaves each sector,
+   * not each block, old or new (docs/VHDX.md).
+   */
+  private static final String PARENT = "vhdx-crash-parent.raw";
+  static final Variant DIFFERENCING = Variant.of("vhdx",
+      "1M blocks, differencing over raw, sector copy-on-write", 512,
+      Map.of("block_size", "1M", "backing_file", PARENT, "backing_fmt", "raw"));
+
   @Override
   public String name() {
     return "vhdx";
@@ -38,12 +54,21 @@ public final class VhdxUnderTest implements FormatUnderTest {
   }
 
   /**
-   * The dynamic image only: a fixed image writes in place and changes no metadata after its
-   * header, so its crash points add run time and no new order (the model suite covers it).
+   * The dynamic image and a differencing one (sector bitmaps through the log): a fixed image
+   * writes in place and changes no metadata after its header, so its crash points add run time
+   * and no new order (the model suite covers it).
    */
   @Override
   public List<CrashImage> crashImages() {
-    return List.of(CrashImage.of(DYNAMIC));
+    try {
+      if (!MemoryDriver.exists(PARENT)) {
+        Images.create(MemoryDriver.NAME + ":" + PARENT, "raw",
+            Map.of("size", Long.toString(8 * MIB)));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return List.of(CrashImage.of(DYNAMIC), new CrashImage(DIFFERENCING, 6 * MIB - 1536));
   }
 
   /** The sector size changes no locking: one variant races. */
@@ -70,7 +95,8 @@ public final class VhdxUnderTest implements FormatUnderTest {
   public void assertIntegrity(BlockDevice d, Variant v, String context) throws IOException {
     PhysicalBlocks.assertDistinct(d, v.clusterSize(), context);
     Map<String, Object> f = d.info().formatSpecific();
-    assertEquals(v.options().getOrDefault("subformat", "dynamic"), f.get("type"), context);
+    assertEquals(v.options().containsKey("backing_file") ? "differencing"
+        : v.options().getOrDefault("subformat", "dynamic"), f.get("type"), context);
     if (d.isReadOnly()) {
       assertEquals("00000000-0000-0000-0000-000000000000", f.get("log-guid"),
           context + ": a cleanly closed image names no log");
@@ -101,7 +127,8 @@ public final class VhdxUnderTest implements FormatUnderTest {
     /** QEMU reads 512-byte sectors only. */
     @Override
     public boolean reads(Variant v) {
-      return !v.options().containsKey("logical_sector_size");
+      return !v.options().containsKey("logical_sector_size")
+          && !v.options().containsKey("backing_file");
     }
 
     @Override
