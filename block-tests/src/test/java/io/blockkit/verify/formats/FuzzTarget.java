@@ -22,6 +22,21 @@ public interface FuzzTarget {
    */
   int expectedProbeScore(byte[] image);
 
+  /**
+   * The image a stored input (a fuzz input's or a seed file's image part) stands for: by default
+   * the bytes themselves. A format whose smallest image is far larger than a fuzz input can be
+   * (a VHDX is over a megabyte; seeds stay under 8 KiB) stores its inputs folded and unfolds them
+   * here, so mutations still reach every structure.
+   */
+  default byte[] unfold(byte[] stored) {
+    return stored;
+  }
+
+  /** The stored form of {@code image}: the inverse of {@link #unfold}, for writing seeds. */
+  default byte[] fold(byte[] image) {
+    return image;
+  }
+
   /** Small images the driver itself made, one per header version, type and feature. */
   List<Seed> validSeeds() throws IOException;
 

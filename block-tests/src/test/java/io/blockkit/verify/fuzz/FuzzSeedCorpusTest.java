@@ -133,7 +133,7 @@ class FuzzSeedCorpusTest {
         continue;
       }
       seen++;
-      byte[] image = ImageFuzz.imageOf(Files.readAllBytes(p));
+      byte[] image = f.fuzz().get().unfold(ImageFuzz.imageOf(Files.readAllBytes(p)));
       String location = MemoryFiles.put("seed-check", image);
       try (BlockDevice d = Images.open(location, f.name(), true)) {
         if (checks) {
@@ -156,7 +156,8 @@ class FuzzSeedCorpusTest {
       if (!p.getFileName().toString().startsWith("invalid-")) {
         continue;
       }
-      String location = MemoryFiles.put("seed-check", ImageFuzz.imageOf(Files.readAllBytes(p)));
+      String location = MemoryFiles.put("seed-check",
+          f.fuzz().get().unfold(ImageFuzz.imageOf(Files.readAllBytes(p))));
       try {
         Outcome<BlockDevice> open = FuzzContract.attempt(() -> Images.open(location, f.name(),
             true));
@@ -195,9 +196,10 @@ class FuzzSeedCorpusTest {
         // The op seed: any fixed 8 bytes; the name's hash keeps it stable across regenerations.
         byte[] ops = ByteBuffer.allocate(8).putLong(s.name().hashCode() * 0x9e3779b97f4a7c15L)
             .array();
+        byte[] stored = f.fuzz().get().fold(s.image());
         write(root.resolve(ImageFuzz.seedDirectory(f.name())).resolve(s.name()),
-            concat(s.image(), ops));
-        write(root.resolve(PROBE).resolve(s.name()), s.image());
+            concat(stored, ops));
+        write(root.resolve(PROBE).resolve(s.name()), stored);
       }
     }
     write(root.resolve(PROBE).resolve("valid-raw-text"),

@@ -116,9 +116,9 @@ final class ImageFuzz {
       this.format = format;
       this.name = format.name();
       this.target = target;
-      image = imageOf(input);
+      image = target.unfold(imageOf(input));
       long seed = input.length >= SEED_BYTES
-          ? ByteBuffer.wrap(input, image.length, SEED_BYTES).getLong() : 0;
+          ? ByteBuffer.wrap(input, input.length - SEED_BYTES, SEED_BYTES).getLong() : 0;
       random = new SplittableRandom(seed);
     }
 
