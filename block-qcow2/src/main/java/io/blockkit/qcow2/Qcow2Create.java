@@ -179,7 +179,7 @@ final class Qcow2Create {
     Layout layout = h.layout();
     int cs = (int) s.clusterSize();
     ByteBuffer first = ByteBuffer.allocate(3 * cs);
-    first.put(h.encode());
+    first.put(0, h.encode());
     first.putLong(cs, 2L * cs);
     Refcounts codec = new Refcounts("", file, layout, null, null, new long[0], 0, 0, 0);
     byte[] block = new byte[cs];
