@@ -42,7 +42,7 @@ final class Changes {
   /** Create's last step: the size, and the preallocation asked for. */
   void grow(long size, String preallocation, boolean raw) throws IOException {
     img.writer.prepare();
-    resize(size);
+    resize(size, false);
     if (raw) {
       mapDataFile(0, size);
     } else if (!preallocation.equals("off")) {
@@ -50,7 +50,12 @@ final class Changes {
     }
   }
 
+  /** A user's resize: the new part reads as zeros, not as the backing. */
   void resize(long newSize) throws IOException {
+    resize(newSize, true);
+  }
+
+  private void resize(long newSize, boolean hideBacking) throws IOException {
     if (!img.snapshots.snapshots().isEmpty()) {
       throw new UnsupportedFeatureException("Cannot resize '" + img.location + "': it has "
           + img.snapshots.snapshots().size() + " internal snapshots");
@@ -61,7 +66,12 @@ final class Changes {
     }
     long old = h.size;
     if (newSize < old) {
-      requireFreeTail(newSize, old);
+      // Clusters past the new end are dropped, so that growing again reads zeros there.
+      long keep = Layout.ceilDiv(newSize, cs) * cs;
+      if (keep < old) {
+        img.writer.zero(keep, old - keep, true);
+        requireFreeTail(keep, old);
+      }
     }
     long needed = layout.l1EntriesFor(newSize);
     long[] l1 = img.map.l1();
@@ -96,9 +106,12 @@ final class Changes {
     if (img.dataFileRaw() && newSize > old) {
       mapDataFile(old, newSize);
     }
-    if (newSize > old && old % cs != 0) {
-      // The old last cluster's bytes past the old end must read as zeros now.
-      img.writer.zero(old, Math.min(newSize, Layout.ceilDiv(old, cs) * cs) - old, false);
+    boolean hide = hideBacking && img.namesBacking();
+    if (newSize > old && (old % cs != 0 || hide) && !img.dataFileRaw()) {
+      // The new part reads as zeros: the old last cluster's tail, and with a backing file the
+      // whole new part (the backing may be longer than the image was).
+      long to = hide ? newSize : Math.min(newSize, Layout.ceilDiv(old, cs) * cs);
+      img.writer.zero(old, to - old, false);
     }
   }
 

@@ -24,8 +24,8 @@ public final class Qcow2Driver implements BlockDriver {
   public static final String NAME = "qcow2";
   static final long DEFAULT_L2_CACHE = 16L << 20;
   static final long DEFAULT_REFCOUNT_CACHE = 4L << 20;
-  /** qemu probes a header this long ({@code sizeof(QCowHeader)}). */
-  static final int PROBE_HEADER = 112;
+  /** Bytes a probe needs: qemu reads one sector. */
+  static final int PROBE_HEADER = 512;
 
   @Override
   public String name() {
@@ -49,7 +49,10 @@ public final class Qcow2Driver implements BlockDriver {
         DriverFeature.SNAPSHOTS, DriverFeature.MEASURE);
   }
 
-  /** 100 for the magic and a version of at least 2 in a header qemu would read, else 0. */
+  /**
+   * 100 for the magic and a version of at least 2 in a first sector of 512 bytes (qemu's probe
+   * buffer; every real image is longer), else 0.
+   */
   @Override
   public int probe(ProbeInput input) {
     if (input.available() < PROBE_HEADER) {
