@@ -233,7 +233,7 @@ final class Qcow2Check {
   }
 
   private void l2Entry(Findings f, long e, long bm, long at, boolean active, long fileLength,
-      long guestCluster) {
+      long guestCluster) throws IOException {
     String where = (active ? "" : "snapshot ") + "L2 entry for virtual cluster " + guestCluster
         + " (0x" + Long.toHexString(e) + ")";
     boolean ext = layout.extendedL2;
@@ -242,6 +242,15 @@ final class Qcow2Check {
       String bad = img.map.compressedProblem(e, bm);
       if (bad != null) {
         f.corruption("compressed", where + ": " + bad);
+        f.entryFixes.add(new EntryFix(at, zeroEntry(), zeroBitmap(), ext, -1));
+        return;
+      }
+      try {
+        img.decompress(e, guestCluster << layout.clusterBits);
+      } catch (io.blockkit.api.error.DataUnavailableException ex) {
+        // qemu-img does not look inside compressed data; a read would fail, so check says so.
+        f.corruption("compressed", where + ": compressed data does not decompress to a "
+            + "cluster");
         f.entryFixes.add(new EntryFix(at, zeroEntry(), zeroBitmap(), ext, -1));
         return;
       }
