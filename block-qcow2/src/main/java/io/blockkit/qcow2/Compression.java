@@ -117,7 +117,12 @@ final class Compression {
           + "window of at most " + MAX_ZSTD_WINDOW + " bytes (found " + (window < 0 ? "none"
               : window + " bytes") + ")");
     }
-    try (ZstdInputStream in = new ZstdInputStream(new ByteArrayInputStream(src, 0, length))) {
+    int frame = zstdFrameLength(src, length);
+    if (frame < 0) {
+      throw new CorruptImageException(location, what + " holds no complete zstd frame");
+    }
+    // Only the frame: the decoder reads on into whatever follows it (the next cluster's data).
+    try (ZstdInputStream in = new ZstdInputStream(new ByteArrayInputStream(src, 0, frame))) {
       int n = 0;
       while (n < clusterSize) {
         int got = in.read(dst, n, clusterSize - n);
@@ -130,6 +135,34 @@ final class Compression {
     } catch (UncheckedIOException e) {
       throw e.getCause();
     }
+  }
+
+  /**
+   * The length of the zstd frame at the start of {@code src} (header, blocks, checksum), or -1
+   * when it does not end within {@code length} bytes.
+   */
+  static int zstdFrameLength(byte[] src, int length) {
+    int fhd = src[4] & 0xff;
+    boolean single = (fhd & 0x20) != 0;
+    int fcsFlag = fhd >>> 6;
+    int at = 5 + (single ? 0 : 1) + new int[] {0, 1, 2, 4}[fhd & 3]
+        + (fcsFlag == 0 ? (single ? 1 : 0) : new int[] {0, 2, 4, 8}[fcsFlag]);
+    while (true) {
+      if (at + 3 > length) {
+        return -1;
+      }
+      int h = (src[at] & 0xff) | (src[at + 1] & 0xff) << 8 | (src[at + 2] & 0xff) << 16;
+      int type = (h >>> 1) & 3;
+      if (type == 3) {
+        return -1;
+      }
+      at += 3 + (type == 1 ? 1 : h >>> 3);
+      if ((h & 1) != 0) {
+        break;
+      }
+    }
+    at += (fhd & 4) != 0 ? 4 : 0;
+    return at <= length ? at : -1;
   }
 
   /**
