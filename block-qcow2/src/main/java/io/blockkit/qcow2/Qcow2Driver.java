@@ -134,6 +134,17 @@ public final class Qcow2Driver implements BlockDriver {
       Qcow2Image img = new Qcow2Image(this, location, request.readOnly(), file, dataFile,
           backing, h, l1, view, snapshots, bitmaps, length, o);
       img.relatedName = request.related()::resolve;
+      if (!request.readOnly() && h.has(Features.DIRTY) && !h.has(Features.CORRUPT)) {
+        // As qemu does: refcounts a crash left stale (lazy refcounts) are rebuilt at once.
+        request.warnings().accept("WARNING: '" + location + "' was not closed cleanly (dirty "
+            + "bit set); its refcounts are being rebuilt");
+        try {
+          img.repairDirty();
+        } catch (IOException | RuntimeException e) {
+          img.close();
+          throw e;
+        }
+      }
       return img;
     } catch (IOException | RuntimeException e) {
       for (BlockDevice d : new BlockDevice[] {dataFile, backing}) {

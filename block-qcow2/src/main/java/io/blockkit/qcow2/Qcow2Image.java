@@ -394,6 +394,16 @@ final class Qcow2Image extends AbstractBlockDevice {
     }
   }
 
+  /** Rebuilds the refcounts of an image left dirty, and clears the bit. */
+  void repairDirty() throws IOException {
+    state.writeLock().lock();
+    try {
+      new Qcow2Check(this).run(CheckMode.REPAIR_ALL);
+    } finally {
+      state.writeLock().unlock();
+    }
+  }
+
   @Override
   protected void doTruncate(long newSize) throws IOException {
     state.writeLock().lock();

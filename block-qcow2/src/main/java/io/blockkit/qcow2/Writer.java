@@ -69,16 +69,16 @@ final class Writer {
     long end = offset + length;
     long innerStart = Math.min(end, (offset + unit - 1) & -unit);
     long innerEnd = end == size ? end : Math.max(innerStart, end & -unit);
-    if (!discard) {
-      zeroBytesUnlessZero(offset, innerStart);
-      zeroBytesUnlessZero(innerEnd, end);
-    }
+    // Partial clusters: zeros written, where a discard finds data this layer holds (a discard
+    // of a range that reads the backing leaves it reading the backing).
+    zeroBytesUnlessZero(offset, innerStart, discard);
+    zeroBytesUnlessZero(innerEnd, end, discard);
     if (innerStart >= innerEnd) {
       settleIfMany();
       return;
     }
     if (!discard && !metadataZeroes()) {
-      zeroBytesUnlessZero(innerStart, innerEnd);
+      zeroBytesUnlessZero(innerStart, innerEnd, false);
       settleIfMany();
       return;
     }
@@ -104,12 +104,15 @@ final class Writer {
     return img.zeroFlag() || !img.namesBacking();
   }
 
-  /** Writes zero bytes over {@code [from, to)} unless it already reads as zeros. */
-  private void zeroBytesUnlessZero(long from, long to) throws IOException {
+  /**
+   * Writes zero bytes over {@code [from, to)} unless it already reads as zeros (or, with {@code
+   * onlyHeld}, unless this layer holds no data there).
+   */
+  private void zeroBytesUnlessZero(long from, long to, boolean onlyHeld) throws IOException {
     if (from >= to) {
       return;
     }
-    if (readsZero(from, to)) {
+    if (readsZero(from, to, onlyHeld)) {
       return;
     }
     ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(to - from, 1 << 20));
@@ -119,7 +122,7 @@ final class Writer {
     }
   }
 
-  private boolean readsZero(long from, long to) throws IOException {
+  private boolean readsZero(long from, long to, boolean unallocatedCounts) throws IOException {
     if (img.dataFileRaw()) {
       return false;
     }
@@ -129,8 +132,8 @@ final class Writer {
       while (pos < to) {
         long chunkEnd = Math.min(to, img.chunkEnd(pos));
         for (Segment s : map.segments(pos, chunkEnd - pos)) {
-          boolean zero = s.kind() == Kind.ZERO
-              || (s.kind() == Kind.UNALLOCATED && !img.namesBacking());
+          boolean zero = s.kind() == Kind.ZERO || (s.kind() == Kind.UNALLOCATED
+              && (unallocatedCounts || !img.namesBacking()));
           if (!zero) {
             return false;
           }
