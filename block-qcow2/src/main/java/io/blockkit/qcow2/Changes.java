@@ -85,22 +85,18 @@ final class Changes {
       img.file.flush();
       long oldOffset = h.l1Offset;
       int oldEntries = h.l1Size;
-      synchronized (h) {
-        h.l1Offset = at;
-        h.l1Size = (int) needed;
-        h.size = newSize;
-        img.writeHeader();
-      }
+      img.changeHeader(x -> {
+        x.l1Offset = at;
+        x.l1Size = (int) needed;
+        x.size = newSize;
+      });
       img.map.replaceL1(grown, at);
       if (oldEntries > 0) {
         img.allocator.free(oldOffset >>> layout.clusterBits,
             Layout.ceilDiv(oldEntries * 8L, cs));
       }
     } else {
-      synchronized (h) {
-        h.size = newSize;
-        img.writeHeader();
-      }
+      img.changeHeader(x -> x.size = newSize);
     }
     img.virtualSize = newSize;
     if (img.dataFileRaw() && newSize > old) {

@@ -286,8 +286,9 @@ final class ClusterMap {
 
   /** Writes an L1 entry (in memory and in the file). */
   void setL1(long l1Index, long value) throws IOException {
-    l1[(int) l1Index] = value;
+    // The file first: after a failed write the table in memory still says what the disk says.
     file.write(l1Offset + 8 * l1Index, ByteBuffer.allocate(8).putLong(0, value));
+    l1[(int) l1Index] = value;
   }
 
   /** Sets entries {@code [from, from+n)} of the table at {@code l2} and writes them. */
@@ -301,7 +302,12 @@ final class ClusterMap {
       }
     }
     int start = from * layout.l2EntryBytes;
-    file.write(l2 + start, ByteBuffer.wrap(t, start, n * layout.l2EntryBytes));
+    try {
+      file.write(l2 + start, ByteBuffer.wrap(t, start, n * layout.l2EntryBytes));
+    } catch (IOException | RuntimeException e) {
+      l2Cache.drop(l2); // read again from the file, which may hold the old entries
+      throw e;
+    }
   }
 
   /** Forgets a cached table whose cluster is being freed. */

@@ -65,6 +65,40 @@ final class Qcow2Header {
   List<Features.Name> featureTable = List.of();
   List<Extension> unknownExtensions = new ArrayList<>();
 
+  /** A copy of every field, to restore when a header write fails. */
+  Qcow2Header copy() {
+    Qcow2Header c = new Qcow2Header();
+    c.restore(this);
+    return c;
+  }
+
+  /** Sets every field from {@code o}. */
+  void restore(Qcow2Header o) {
+    version = o.version;
+    clusterBits = o.clusterBits;
+    size = o.size;
+    cryptMethod = o.cryptMethod;
+    l1Size = o.l1Size;
+    l1Offset = o.l1Offset;
+    refcountTableOffset = o.refcountTableOffset;
+    refcountTableClusters = o.refcountTableClusters;
+    nbSnapshots = o.nbSnapshots;
+    snapshotsOffset = o.snapshotsOffset;
+    incompatible = o.incompatible;
+    compatible = o.compatible;
+    autoclear = o.autoclear;
+    refcountOrder = o.refcountOrder;
+    headerLength = o.headerLength;
+    compressionType = o.compressionType;
+    unknownFields = o.unknownFields;
+    backingFile = o.backingFile;
+    backingFormat = o.backingFormat;
+    dataFile = o.dataFile;
+    bitmapsExtension = o.bitmapsExtension;
+    featureTable = o.featureTable;
+    unknownExtensions = new ArrayList<>(o.unknownExtensions);
+  }
+
   Layout layout() {
     return new Layout(clusterBits, (incompatible & Features.EXTENDED_L2) != 0, refcountOrder);
   }

@@ -173,11 +173,10 @@ final class Qcow2Image extends AbstractBlockDevice {
   }
 
   private void refcountTableMoved(long offset, int clusters) throws IOException {
-    synchronized (header) {
-      header.refcountTableOffset = offset;
-      header.refcountTableClusters = clusters;
-      writeHeader();
-    }
+    changeHeader(h -> {
+      h.refcountTableOffset = offset;
+      h.refcountTableClusters = clusters;
+    });
   }
 
   /** Writes the header and flushes it; the caller holds the header's monitor. */
@@ -185,6 +184,31 @@ final class Qcow2Image extends AbstractBlockDevice {
     byte[] h = header.encode();
     file.write(0, ByteBuffer.wrap(h));
     file.flush();
+    written = header.copy();
+  }
+
+  /** The header as last written (or read); what a failed change goes back to. */
+  private Qcow2Header written;
+
+  /** A header change, written and flushed, or undone in memory when the write fails. */
+  interface HeaderChange {
+    void apply(Qcow2Header h) throws IOException;
+  }
+
+  void changeHeader(HeaderChange change) throws IOException {
+    synchronized (header) {
+      if (written == null) {
+        written = header.copy();
+      }
+      Qcow2Header before = written;
+      try {
+        change.apply(header);
+        writeHeader();
+      } catch (IOException | RuntimeException e) {
+        header.restore(before);
+        throw e;
+      }
+    }
   }
 
   // ---------------------------------------------------------------- reading

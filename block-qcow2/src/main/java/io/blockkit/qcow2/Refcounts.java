@@ -174,7 +174,12 @@ final class Refcounts {
     }
     int from = (int) ((i0 << layout.refcountOrder) >>> 3);
     int to = (int) ((((i1 + 1) << layout.refcountOrder) + 7) >>> 3);
-    file.write(bo + from, ByteBuffer.wrap(b, from, to - from));
+    try {
+      file.write(bo + from, ByteBuffer.wrap(b, from, to - from));
+    } catch (IOException | RuntimeException e) {
+      blocks.drop(bo); // read again from the file, which may hold the old counts
+      throw e;
+    }
   }
 
   /** Writes every block changed in memory only (lazy refcounts). */

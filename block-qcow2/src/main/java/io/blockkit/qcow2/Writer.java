@@ -58,42 +58,46 @@ final class Writer {
   }
 
   /**
-   * Zero writes and discards. Whole clusters (whole subclusters with extended L2) change only
-   * metadata where the image can say "zero" (v3) or "unallocated" reads zeros; the rest of a
-   * zero write is written as zero bytes, the rest of a discard is left alone.
+   * Zero writes and discards. Within each cluster the request's range changes either metadata
+   * only (it covers whole subclusters, or whole clusters, and the image can say "zero" (v3) or
+   * unallocated clusters read zeros) or the bytes (written as zeros through the data path); never
+   * both, so that a crash leaves each cluster with its old or its new contents. A discard writes
+   * zeros only where this layer holds data (a range that reads the backing keeps reading it).
    */
   void zero(long offset, long length, boolean discard) throws IOException {
     ensurePrepared();
-    long unit = layout.subclusterSize;
-    long size = img.size();
     long end = offset + length;
-    long innerStart = Math.min(end, (offset + unit - 1) & -unit);
-    long innerEnd = end == size ? end : Math.max(innerStart, end & -unit);
-    // Partial clusters: zeros written, where a discard finds data this layer holds (a discard
-    // of a range that reads the backing leaves it reading the backing).
-    zeroBytesUnlessZero(offset, innerStart, discard);
-    zeroBytesUnlessZero(innerEnd, end, discard);
-    if (innerStart >= innerEnd) {
-      settleIfMany();
-      return;
+    long firstEnd = Math.min(end, layout.clusterStart(offset) + cs);
+    zeroPart(offset, firstEnd, discard);
+    if (firstEnd < end) {
+      long lastStart = Math.max(firstEnd, layout.clusterStart(end - 1));
+      if (firstEnd < lastStart) {
+        zeroPart(firstEnd, lastStart, discard); // whole clusters
+      }
+      zeroPart(lastStart, end, discard);
     }
-    if (!discard && !metadataZeroes()) {
-      zeroBytesUnlessZero(innerStart, innerEnd, false);
-      settleIfMany();
+    settleIfMany();
+  }
+
+  /** {@code [from, to)}: part of one cluster, or whole clusters. */
+  private void zeroPart(long from, long to, boolean discard) throws IOException {
+    long unit = layout.subclusterSize;
+    boolean aligned = from % unit == 0 && (to % unit == 0 || to == img.size());
+    if (!aligned || (!discard && !metadataZeroes())) {
+      zeroBytesUnlessZero(from, to, discard);
       return;
     }
     img.state.readLock().lock();
     try {
-      long pos = innerStart;
-      while (pos < innerEnd) {
-        long chunkEnd = Math.min(innerEnd, img.chunkEnd(pos));
+      long pos = from;
+      while (pos < to) {
+        long chunkEnd = Math.min(to, img.chunkEnd(pos));
         chunk(discard ? Op.DISCARD : Op.ZERO, pos, chunkEnd - pos, null);
         pos = chunkEnd;
       }
     } finally {
       img.state.readLock().unlock();
     }
-    settleIfMany();
   }
 
   /** Whether whole clusters can be zeroed through metadata (else zero bytes are written). */
@@ -382,7 +386,7 @@ final class Writer {
         long host = e & Layout.OFFSET_MASK;
         boolean compressedOld = (e & Layout.COMPRESSED) != 0;
         boolean owned = !compressedOld && (e & Layout.COPIED) != 0
-            && (host != 0 || img.externalData);
+            && (host != 0 || img.externalData) && !mixedSubclusters(i);
         boolean whole = from(i) == 0 && to(i) >= clusterBytes(i);
         if (owned) {
           target[i] = host; // in place, or a preallocated zero cluster / subclusters filled
@@ -455,6 +459,20 @@ final class Writer {
     }
 
     /**
+     * Whether the write touches both allocated subclusters (visible at once if written in place)
+     * and unallocated ones (visible only with the new bitmap): such a cluster is copied whole,
+     * so that one entry write makes the request's bytes visible together.
+     */
+    private boolean mixedSubclusters(int i) {
+      if (!layout.extendedL2) {
+        return false;
+      }
+      long mask = subclusterMask(from(i), to(i));
+      long alloc = old.bitmap[i] & mask;
+      return alloc != 0 && alloc != mask;
+    }
+
+    /**
      * The part of cluster {@code i} to write at its target: the touched bytes when in place; the
      * touched subclusters when the target keeps the rest; the whole cluster otherwise.
      */
@@ -481,12 +499,8 @@ final class Writer {
       if (sameHost && (old.bitmap[i] & mask) == mask) {
         return new long[] {from, to};
       }
-      // Partial subclusters at the ends that are already allocated are written in place.
-      if (sameHost && (old.bitmap[i] & (1L << (from / scs))) != 0) {
-        lo = from;
-      }
-      if (sameHost && (old.bitmap[i] & (1L << ((to - 1) / scs))) != 0) {
-        hi = to;
+      if (fresh[i] && (e & Layout.OFFSET_MASK) != 0) {
+        return new long[] {0, cs}; // a copy of a cluster some of whose subclusters were allocated
       }
       return new long[] {lo, hi};
     }
@@ -695,30 +709,26 @@ final class Writer {
       img.allocator.releasePool();
       new Qcow2Check(img).run(io.blockkit.api.CheckMode.REPAIR_ALL);
     }
-    synchronized (h) {
-      boolean changed = false;
-      long unknown = h.autoclear & ~Features.KNOWN_AUTOCLEAR;
-      if (unknown != 0) {
-        h.autoclear &= ~unknown;
-        changed = true;
-      }
-      if (h.bitmapsExtension != null && img.bitmaps.ignored() != null) {
-        h.bitmapsExtension = null;
-        h.autoclear &= ~Features.BITMAPS;
-        changed = true;
-      }
-      if (img.bitmaps.markInUse(img.file) > 0) {
-        img.bitmaps = Bitmaps.read(img.file, h, img.fileLength());
-      }
-      if ((h.compatible & Features.LAZY_REFCOUNTS) != 0 && h.version >= 3
-          && !h.has(Features.DIRTY)) {
-        h.incompatible |= Features.DIRTY;
+    if (img.bitmaps.markInUse(img.file) > 0) {
+      img.bitmaps = Bitmaps.read(img.file, h, img.fileLength());
+    }
+    boolean lazy = (h.compatible & Features.LAZY_REFCOUNTS) != 0 && h.version >= 3
+        && !h.has(Features.DIRTY);
+    boolean dropBitmaps = h.bitmapsExtension != null && img.bitmaps.ignored() != null;
+    if ((h.autoclear & ~Features.KNOWN_AUTOCLEAR) != 0 || dropBitmaps || lazy) {
+      img.changeHeader(x -> {
+        x.autoclear &= Features.KNOWN_AUTOCLEAR;
+        if (dropBitmaps) {
+          x.bitmapsExtension = null;
+          x.autoclear &= ~Features.BITMAPS;
+        }
+        if (lazy) {
+          x.incompatible |= Features.DIRTY;
+        }
+      });
+      if (lazy) {
         img.lazyDirty = true;
         img.allocator.setLazy(true);
-        changed = true;
-      }
-      if (changed) {
-        img.writeHeader();
       }
     }
     img.prepared = true;
@@ -752,10 +762,7 @@ final class Writer {
     img.refcounts.writeDirty();
     img.file.flush();
     if (img.lazyDirty) {
-      synchronized (img.header) {
-        img.header.incompatible &= ~Features.DIRTY;
-        img.writeHeader();
-      }
+      img.changeHeader(x -> x.incompatible &= ~Features.DIRTY);
       img.lazyDirty = false;
     }
   }
