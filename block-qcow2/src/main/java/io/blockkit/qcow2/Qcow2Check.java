@@ -360,7 +360,13 @@ final class Qcow2Check {
         continue;
       }
       f.mismatches.add(new long[] {c, refcount, refs});
-      if (refcount > refs) {
+      if (dirty()) {
+        // A dirty image's refcounts are stale by design (lazy refcounts): a rebuild fixes them
+        // without touching any data, so they count as leaks, not as corruption.
+        f.leak("cluster " + c + " refcount=" + refcount + " reference=" + refs
+            + " (stale: the image is dirty)");
+        f.rebuild |= refcount < refs;
+      } else if (refcount > refs) {
         f.leak("cluster " + c + " refcount=" + refcount + " reference=" + refs);
       } else {
         f.corruption("refcount", "cluster " + c + " refcount=" + refcount + " reference="
@@ -372,8 +378,19 @@ final class Qcow2Check {
     }
   }
 
-  /** Active L1 and L2 entries must carry COPIED exactly when the refcount is 1. */
+  /** Whether the image on disk says its refcounts may be stale (the dirty bit of another session). */
+  boolean dirty() {
+    return img.header.has(Features.DIRTY) && !img.lazyDirty;
+  }
+
+  /**
+   * Active L1 and L2 entries must carry COPIED exactly when the refcount is 1 (not judged while
+   * the refcounts are stale).
+   */
   private void copiedFlags(Findings f, Refcounts onDisk, long[] l1) throws IOException {
+    if (dirty()) {
+      return;
+    }
     byte[] t = new byte[(int) cs];
     for (int i = 0; i < l1.length; i++) {
       long e = l1[i];

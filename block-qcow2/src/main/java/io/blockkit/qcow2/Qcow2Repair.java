@@ -38,11 +38,16 @@ final class Qcow2Repair {
           + "bits set)");
       f = check.analyze();
     }
-    if (mode.repairsCorruptions() && f.rebuild) {
+    boolean dirty = check.dirty();
+    if ((mode.repairsCorruptions() || dirty) && f.rebuild) {
       messages.add("Rebuilding refcount structure");
       rebuild(f);
     } else {
       fixRefcounts(f, mode);
+    }
+    if (dirty && !mode.repairsCorruptions()) {
+      img.changeHeader(x -> x.incompatible &= ~Features.DIRTY);
+      note("the dirty flag (refcounts rebuilt, now clear)");
     }
     if (mode.repairsCorruptions()) {
       f = check.analyze();
@@ -54,13 +59,10 @@ final class Qcow2Repair {
         writeFixes(f.copiedFixes);
         note(f.copiedFixes.size() + " COPIED flags");
       }
-      synchronized (img.header) {
-        long clear = Features.CORRUPT | (img.lazyDirty ? 0 : Features.DIRTY);
-        if ((img.header.incompatible & clear) != 0) {
-          img.header.incompatible &= ~clear;
-          img.writeHeader();
-          note("the corrupt and dirty flags (now clear)");
-        }
+      long clear = Features.CORRUPT | (img.lazyDirty ? 0 : Features.DIRTY);
+      if ((img.header.incompatible & clear) != 0) {
+        img.changeHeader(x -> x.incompatible &= ~clear);
+        note("the corrupt and dirty flags (now clear)");
       }
     }
     img.file.flush();
