@@ -73,6 +73,14 @@ class Qcow2CorruptionTest {
     };
   }
 
+  /** A cluster appended to the file, with refcount 1 and no reference: a leak. */
+  private static final Patch LEAK = f -> {
+    long c = (f.length() + CS - 1) / CS;
+    f.setLength((c + 1) * CS);
+    f.seek(REFBLOCK + 2 * c);
+    f.writeShort(1);
+  };
+
   private static void patch(Path img, Patch p) throws IOException {
     try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "rw")) {
       p.apply(f);
@@ -168,8 +176,7 @@ class Qcow2CorruptionTest {
     long l2 = 4 * CS;
     long data = 5 * CS;
     return Stream.of(
-        Arguments.of("leaked cluster (refcount of a free cluster)",
-            u64(REFBLOCK + 2 * 20, 0x0001000000000000L), 3),
+        Arguments.of("leaked cluster (refcount of a free cluster)", LEAK, 3),
         Arguments.of("refcount of a data cluster zeroed", (Patch) f -> {
           f.seek(REFBLOCK + 2 * 5);
           f.writeShort(0);
@@ -229,7 +236,7 @@ class Qcow2CorruptionTest {
   @Test
   void leaksOnlyRepairLeavesCorruptionsAlone() throws IOException {
     Path img = image();
-    patch(img, u64(REFBLOCK + 2 * 20, 0x0001000000000000L));
+    patch(img, LEAK);
     patch(img, (Patch) f -> {
       f.seek(REFBLOCK + 2 * 5);
       f.writeShort(0);
