@@ -48,6 +48,7 @@ final class Allocator {
   private final Layout layout;
   private final Refcounts refcounts;
   private final Guard guard;
+  private final Barrier barrier;
   private final Deque<long[]> pool = new ArrayDeque<>();
   private long pooled;
   private long batch = FIRST_BATCH;
@@ -63,9 +64,11 @@ final class Allocator {
   /** Pack clusters whose durable refcount may exceed their references: {references, durable}. */
   private final Map<Long, long[]> unsettled = new HashMap<>();
 
-  Allocator(String location, BlockDevice file, Layout layout, Refcounts refcounts, Guard guard) {
+  Allocator(String location, BlockDevice file, Layout layout, Refcounts refcounts, Guard guard,
+      Barrier barrier) {
     this.location = location;
     this.file = file;
+    this.barrier = barrier;
     this.layout = layout;
     this.refcounts = refcounts;
     this.guard = guard;
@@ -91,7 +94,7 @@ final class Allocator {
     long first = refcounts.takeEnd(count);
     refcounts.set(first, count, 1);
     if (!lazy) {
-      file.flush();
+      barrier.order();
     }
     return first;
   }
@@ -148,7 +151,7 @@ final class Allocator {
       refcounts.set(r[0], r[1], 1);
     }
     if (!lazy) {
-      file.flush();
+      barrier.order();
     }
     for (long[] r : runs) {
       if (!pool.isEmpty() && pool.peekLast()[0] + pool.peekLast()[1] == r[0]) {
@@ -221,7 +224,7 @@ final class Allocator {
       s[1] = Math.min(layout.refcountMax, s[0] + PACK_CREDIT);
       refcounts.set(cluster, 1, s[1]);
       if (!lazy) {
-        file.flush();
+        barrier.order();
       }
     }
     return true;

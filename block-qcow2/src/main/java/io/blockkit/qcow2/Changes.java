@@ -82,7 +82,7 @@ final class Changes {
       ByteBuffer b = ByteBuffer.allocate((int) (clusters * cs));
       b.asLongBuffer().put(grown);
       img.file.write(at, b);
-      img.file.flush();
+      img.barrier.order();
       long oldOffset = h.l1Offset;
       int oldEntries = h.l1Size;
       img.changeHeader(x -> {

@@ -33,10 +33,13 @@ final class ClusterMap {
   private volatile long l1Offset;
   /** Set for a snapshot's L1: every L2 table is then read-only. */
   private final boolean readOnly;
+  private final Barrier barrier;
 
   ClusterMap(String location, BlockDevice file, Layout layout, TableCache l2Cache,
-      boolean dataFile, LongSupplier fileLength, long[] l1, long l1Offset, boolean readOnly) {
+      boolean dataFile, LongSupplier fileLength, long[] l1, long l1Offset, boolean readOnly,
+      Barrier barrier) {
     this.location = location;
+    this.barrier = barrier;
     this.file = file;
     this.layout = layout;
     this.l2Cache = l2Cache;
@@ -275,7 +278,7 @@ final class ClusterMap {
     byte[] fresh = old == 0 ? new byte[(int) layout.clusterSize] : table(old).clone();
     long at = alloc.allocateOne() << layout.clusterBits;
     file.write(at, ByteBuffer.wrap(fresh));
-    file.flush(); // the table is durable before the L1 entry names it
+    barrier.order(); // the table is durable before the L1 entry names it
     l2Cache.put(at, fresh);
     setL1(l1Index, at | Layout.COPIED);
     if (old != 0) {

@@ -181,7 +181,7 @@ final class Qcow2Check {
     TableCache cache = new TableCache(file, cs, Qcow2Driver.DEFAULT_REFCOUNT_CACHE);
     return new Refcounts(img.location, file, layout, cache, (o, c) -> { },
         Refcounts.readTable(file, img.header), img.header.refcountTableOffset,
-        img.header.refcountTableClusters, Layout.ceilDiv(img.fileLengthAtOpen, cs));
+        img.header.refcountTableClusters, Layout.ceilDiv(img.fileLengthAtOpen, cs), () -> { });
   }
 
   private void countRange(Findings f, long offset, long bytes) {

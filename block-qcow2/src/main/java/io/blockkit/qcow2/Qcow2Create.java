@@ -181,7 +181,8 @@ final class Qcow2Create {
     ByteBuffer first = ByteBuffer.allocate(3 * cs);
     first.put(0, h.encode());
     first.putLong(cs, 2L * cs);
-    Refcounts codec = new Refcounts("", file, layout, null, null, new long[0], 0, 0, 0);
+    Refcounts codec = new Refcounts("", file, layout, null, null, new long[0], 0, 0, 0,
+        () -> { });
     byte[] block = new byte[cs];
     for (int c = 0; c < 3; c++) {
       codec.write(block, c, 1);

@@ -73,6 +73,8 @@ public final class Qcow2Driver implements BlockDriver {
         OptionSpec.string("snapshot.name", null,
             "Open this internal snapshot (read-only) instead of the active layer"),
         OptionSpec.string("snapshot.id", null, "Open the internal snapshot with this id"),
+        OptionSpec.bool("cache.no-flush", false, "Skip the flushes that order metadata writes "
+            + "(safe for a new image a crash would discard anyway, as convert makes it)"),
         OptionSpec.string("data-file", null, "The external data file (default: the name the "
             + "image records)"));
   }

@@ -49,6 +49,8 @@ final class Qcow2Image extends AbstractBlockDevice {
   final boolean compressWrites;
   final long fileLengthAtOpen;
   final long dataLengthAtOpen;
+  /** Flushes that order metadata (none with cache.no-flush=on). */
+  final Barrier barrier;
   private final Set<Capability> capabilities;
   volatile SnapshotTable snapshots;
   volatile Bitmaps bitmaps;
@@ -79,6 +81,8 @@ final class Qcow2Image extends AbstractBlockDevice {
     this.snapshotView = view != null ? view.info().name() : null;
     this.virtualSize = view != null ? view.diskSize() : header.size;
     this.compressWrites = options.has("compress") && options.bool("compress");
+    this.barrier = options.has("cache.no-flush") && options.bool("cache.no-flush") ? () -> { }
+        : file::flush;
     long l2Budget = options.has("l2-cache-size") ? options.size("l2-cache-size")
         : Qcow2Driver.DEFAULT_L2_CACHE;
     long refBudget = options.has("refcount-cache-size") ? options.size("refcount-cache-size")
@@ -91,12 +95,13 @@ final class Qcow2Image extends AbstractBlockDevice {
       long end = Layout.ceilDiv(fileLength, layout.clusterSize);
       this.refcounts = new Refcounts(location, file, layout, refCache, this::refcountTableMoved,
           Refcounts.readTable(file, header), header.refcountTableOffset,
-          header.refcountTableClusters, end);
-      this.allocator = new Allocator(location, file, layout, refcounts, this::metadataOwner);
+          header.refcountTableClusters, end, barrier);
+      this.allocator = new Allocator(location, file, layout, refcounts, this::metadataOwner,
+          barrier);
     }
     this.map = new ClusterMap(location, file, layout,
         new TableCache(file, layout.clusterSize, l2Budget), externalData, this::fileLength,
-        l1, view != null ? view.l1Offset() : header.l1Offset, view != null);
+        l1, view != null ? view.l1Offset() : header.l1Offset, view != null, barrier);
     this.writer = new Writer(this);
     Set<Capability> caps = EnumSet.of(Capability.BLOCK_STATUS, Capability.CHECK);
     if (!readOnly) {
@@ -183,7 +188,7 @@ final class Qcow2Image extends AbstractBlockDevice {
   void writeHeader() throws IOException {
     byte[] h = header.encode();
     file.write(0, ByteBuffer.wrap(h));
-    file.flush();
+    barrier.order();
     written = header.copy();
   }
 

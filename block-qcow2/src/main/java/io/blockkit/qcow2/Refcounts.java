@@ -31,6 +31,7 @@ final class Refcounts {
   private final Layout layout;
   private final TableCache blocks;
   private final HeaderUpdate header;
+  private final Barrier barrier;
   private long[] table;
   private long tableOffset;
   private int tableClusters;
@@ -40,8 +41,10 @@ final class Refcounts {
   private long end;
 
   Refcounts(String location, BlockDevice file, Layout layout, TableCache blocks,
-      HeaderUpdate header, long[] table, long tableOffset, int tableClusters, long end) {
+      HeaderUpdate header, long[] table, long tableOffset, int tableClusters, long end,
+      Barrier barrier) {
     this.location = location;
+    this.barrier = barrier;
     this.file = file;
     this.layout = layout;
     this.blocks = blocks;
@@ -294,7 +297,7 @@ final class Refcounts {
 
   private void flushIfOrdered() throws IOException {
     if (!lazy) {
-      file.flush();
+      barrier.order();
     }
   }
 
