@@ -219,6 +219,7 @@ final class Qcow2Check {
             active ? i : -1));
       }
       f.refs.add(off >>> layout.clusterBits);
+      f.nextContiguous = -1; // as qemu-img: contiguity is judged within one L2 table
       file.read(off, ByteBuffer.wrap(t));
       ByteBuffer b = ByteBuffer.wrap(t);
       for (int j = 0; j < layout.l2Entries; j++) {
@@ -268,8 +269,7 @@ final class Qcow2Check {
       if (active) {
         f.allocated++;
         f.compressed++;
-        f.fragmented++;
-        f.nextContiguous = -1;
+        f.fragmented++; // always, as qemu counts them: they share sectors with neighbours
       }
       return;
     }
