@@ -48,7 +48,9 @@
  * offset, check reports it as a corruption, and {@code check -r all} turns it into a zero cluster
  * (unallocated in v2). Data clusters that start inside the file but end past it read zeros past
  * the end, as in qemu. Check also decompresses every compressed cluster (qemu-img does not), so
- * that a cluster check calls clean always reads.
+ * that a cluster check calls clean always reads. Its statistics follow qemu-img's: fragmented
+ * clusters are data clusters not contiguous with the previous one of the same L2 table, plus
+ * every compressed cluster.
  *
  * <h2>Crash model: the write order</h2>
  * Metadata is written through (never held dirty in memory, except refcount blocks under lazy
@@ -73,6 +75,9 @@
  *       marks a bitmap it could not keep up to date: qemu then reports it as inconsistent, and
  *       {@code qemu-img check} stays clean because its clusters stay allocated.
  * </ol>
+ * The flushes above go through one {@link io.blockkit.qcow2.Barrier}. The open option {@code
+ * cache.no-flush=on} makes it a no-op, for a target {@code convert} has just created (a crash
+ * loses that image anyway); an explicit flush and close still flush.
  *
  * <h2>Concurrency</h2>
  * No global lock covers data I/O. Virtual clusters are locked through striped read-write locks
