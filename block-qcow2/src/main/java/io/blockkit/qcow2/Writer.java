@@ -543,13 +543,13 @@ final class Writer {
         }
         return;
       }
-      long[] range = hostRange(i);
       long bm;
-      if (range[0] == 0 && range[1] == cs && fresh[i]
-          && ((e & Layout.COMPRESSED) != 0 || (e & Layout.OFFSET_MASK) != 0)) {
-        bm = 0xffff_ffffL; // a full copy of a shared or compressed cluster
+      if ((e & Layout.COMPRESSED) != 0) {
+        bm = 0xffff_ffffL; // a compressed cluster has no bitmap: its copy holds every subcluster
       } else {
-        long mask = subclusterMask(range[0], range[1]);
+        // A whole-cluster copy (shared, or mixed subclusters) still leaves the subclusters the
+        // write did not touch as they were: unallocated ones keep showing the backing.
+        long mask = subclusterMask(from(i), to(i));
         bm = (old.bitmap[i] | mask) & ~(mask << 32);
       }
       long ne = target[i] | Layout.COPIED;

@@ -295,6 +295,38 @@ class Qcow2QemuInteropTest {
     assertReadsLikeQemu(top, Map.of(), "chain after copy-on-write");
   }
 
+  /**
+   * A write touching an allocated and an unallocated subcluster copies the cluster; the
+   * subclusters it did not touch keep reading the backing (depth 1), as in qemu.
+   */
+  @Test
+  void mixedSubclusterWritesKeepTheRestOfTheClusterOnTheBacking() throws IOException {
+    Path base = dir.resolve("sub-base.raw");
+    Files.write(base, Tools.pattern(20, (int) MB));
+    Path top = dir.resolve("sub-top.qcow2");
+    Tools.qemuImg("create", "-q", "-f", "qcow2", "-b", "sub-base.raw", "-F", "raw", "-o",
+        "extended_l2=on,cluster_size=64k", top.toString()).expect(0);
+    try (BlockDevice d = Tools.open(top, false)) {
+      d.write(5 * 2048 + 10, ByteBuffer.wrap(Tools.pattern(21, 100))); // subcluster 5
+      d.writeZeroes(8 * 2048, 2048); // subcluster 8 reads zeros
+      d.write(5 * 2048 + 2000, ByteBuffer.wrap(Tools.pattern(22, 2100))); // 5 and 6: mixed
+    }
+    assertEquals(0, Tools.qemuImg("check", top.toString()).exit());
+    assertReadsLikeQemu(top, Map.of(), "mixed subcluster write");
+    // The same writes by qemu-io: both images map alike (where the data lies aside).
+    Path theirs = dir.resolve("sub-theirs.qcow2");
+    Tools.qemuImg("create", "-q", "-f", "qcow2", "-b", "sub-base.raw", "-F", "raw", "-o",
+        "extended_l2=on,cluster_size=64k", theirs.toString()).expect(0);
+    Tools.qemuIo(theirs, "write " + (5 * 2048 + 10) + " 100", "write -z " + 8 * 2048 + " 2048",
+        "write " + (5 * 2048 + 2000) + " 2100").expect(0);
+    assertEquals(layout(theirs), layout(top), "qemu-img map of qemu's image, then of ours");
+  }
+
+  private static String layout(Path img) throws IOException {
+    return Tools.qemuImg("map", "--output=json", img.toString()).expect(0).out()
+        .replaceAll(", \"offset\": \\d+", "");
+  }
+
   @Test
   void externalDataFilesReadAndWrite() throws IOException {
     for (String raw : new String[] {"off", "on"}) {
