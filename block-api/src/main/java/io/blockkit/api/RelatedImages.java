@@ -46,6 +46,18 @@ public interface RelatedImages {
   BlockDevice openFile(String storedName, boolean readOnly) throws IOException;
 
   /**
+   * Creates a file this image names (a qcow2 external data file), empty, replacing one that
+   * exists, and opens it read-write as a protocol node, resolved with {@link #resolve}. The caller
+   * owns the node. Default: unsupported (outside a registry).
+   *
+   * @throws UnsupportedFeatureException when files cannot be created here
+   */
+  default BlockDevice createFile(String storedName) throws IOException {
+    throw new UnsupportedFeatureException("Cannot create '" + storedName
+        + "': the image was created without a registry (create it through BlockRegistry)");
+  }
+
+  /**
    * Names of the other files in a folder, in a form {@link #openFile} and {@link #openBacking}
    * take (for formats that find a parent by identity, as VirtualBox does by UUID).
    *

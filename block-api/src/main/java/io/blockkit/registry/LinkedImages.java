@@ -182,6 +182,16 @@ final class LinkedImages implements RelatedImages {
   }
 
   @Override
+  public BlockDevice createFile(String storedName) throws IOException {
+    Location loc = registry.parseLocation(resolve(storedName));
+    BlockDriver proto = loc.protocol();
+    ImageCreator.require(proto, io.blockkit.api.DriverFeature.CREATE);
+    proto.create(new io.blockkit.api.CreateRequest(loc.path(), null,
+        io.blockkit.api.options.Options.of(Map.of(), proto.createOptions())));
+    return opener.openProtocol(loc, Map.of(), params.withReadOnly(false));
+  }
+
+  @Override
   public List<String> listFolder(String storedFolder) throws IOException {
     Location folder;
     if (storedFolder == null) {
