@@ -46,6 +46,19 @@ public interface RelatedImages {
   BlockDevice openFile(String storedName, boolean readOnly) throws IOException;
 
   /**
+   * Creates (or empties) a file this image names, resolved with {@link #resolve}, and opens it
+   * read-write as a protocol node; for formats whose images span several files (a VMDK's
+   * extents), during {@link BlockDriver#create}. The caller owns the node. When the create fails,
+   * the registry deletes the files made this way along with the image.
+   *
+   * @throws UnsupportedFeatureException outside a create, or when the protocol cannot create
+   */
+  default BlockDevice createFile(String storedName) throws IOException {
+    throw new UnsupportedFeatureException("Cannot create '" + storedName
+        + "': files beside an image are created only while the image is created");
+  }
+
+  /**
    * Names of the other files in a folder, in a form {@link #openFile} and {@link #openBacking}
    * take (for formats that find a parent by identity, as VirtualBox does by UUID).
    *

@@ -53,22 +53,28 @@ final class ImageCreator {
     proto.create(new CreateRequest(loc.path(), null,
         Options.of(Map.of(), proto.createOptions())));
     boolean ok = false;
+    LinkedImages related = LinkedImages.forCreate(registry, opener,
+        new LinkedImages.Link(filename, proto, loc.path()), params.withReadOnly(true));
     try (BlockDevice child = proto.open(new OpenRequest(loc.path(), null,
         Options.of(Map.of(), proto.openOptions()), false, false, null, w -> { }))) {
-      LinkedImages related = new LinkedImages(registry, opener,
-          new LinkedImages.Link(filename, proto, loc.path()), List.of(),
-          OptionTree.split(Map.of()), params.withReadOnly(true));
       drv.create(new CreateRequest(filename, child, fmtOpts, related));
       child.flush();
       ok = true;
     } finally {
       if (!ok) {
-        try {
-          proto.delete(loc.path());
-        } catch (IOException | RuntimeException ignored) {
-          // the original failure matters more than a failed clean-up
+        for (Location made : related.createdFiles()) {
+          deleteQuietly(made);
         }
+        deleteQuietly(loc);
       }
+    }
+  }
+
+  private static void deleteQuietly(Location loc) {
+    try {
+      loc.protocol().delete(loc.path());
+    } catch (IOException | RuntimeException ignored) {
+      // the original failure matters more than a failed clean-up
     }
   }
 
