@@ -1,0 +1,152 @@
+package io.blockkit.vmdk;
+
+import static io.blockkit.vmdk.SparseHeader.SECTOR;
+
+import io.blockkit.api.CheckReport;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The check of one sparse extent: what qemu-img checks (grains past the end of the file) and
+ * more: tables and grains overlapping the header or the tables, grains shared by two entries,
+ * redundant tables that lag the primary ones, and space no table references.
+ */
+final class SparseCheck {
+  private final SparseExtent x;
+  private final CheckReport.Builder report;
+  private final String name;
+  private final DiskExtent.Totals totals;
+
+  SparseCheck(SparseExtent x, CheckReport.Builder report, String name,
+      DiskExtent.Totals totals) {
+    this.x = x;
+    this.report = report;
+    this.name = name;
+    this.totals = totals;
+  }
+
+  void run() throws IOException {
+    SparseHeader h = x.header;
+    long fileLength = x.file.size();
+    long grain = x.grainBytes();
+    long metaEnd = h.overhead * SECTOR;
+    long gtBytes = 4L * h.gtesPerGt;
+    boolean compressed = h.has(SparseHeader.FLAG_COMPRESSED);
+    List<long[]> used = new ArrayList<>(); // [start, end) byte ranges past the overhead
+    Map<Long, Long> owner = new HashMap<>();
+    long grains = (x.length + grain - 1) / grain;
+    totals.total += grains;
+    long previous = -1;
+    long end = metaEnd;
+    for (int gdi = 0; gdi < x.gd.length; gdi++) {
+      long gtAt = Integer.toUnsignedLong(x.gd[gdi]) * SECTOR;
+      if (x.gd[gdi] == 0) {
+        continue;
+      }
+      if (gtAt > fileLength - gtBytes) {
+        report.corruption(name + ": grain directory entry " + gdi + " points to sector "
+            + gtAt / SECTOR + ", past the end of the " + fileLength + "-byte file");
+        continue;
+      }
+      if (gtAt < SECTOR) {
+        report.corruption(name + ": grain directory entry " + gdi + " points into the header");
+        continue;
+      }
+      if (gtAt >= metaEnd) {
+        used.add(new long[] {gtAt, gtAt + gtBytes});
+      }
+      int[] gt = x.table(gdi);
+      int[] redundant = redundantTable(gdi, fileLength, gtBytes);
+      for (int i = 0; i < gt.length; i++) {
+        long g = (long) gdi * h.gtesPerGt + i;
+        int e = gt[i];
+        if (redundant != null && redundant[i] != e) {
+          report.leak(name + ": grain " + g + ": the redundant grain table holds sector "
+              + Integer.toUnsignedString(redundant[i]) + ", the primary "
+              + Integer.toUnsignedString(e) + " (a write interrupted between the two; the "
+              + "primary is used)");
+        }
+        if (e == 0 || e == SparseExtent.ZEROED && h.has(SparseHeader.FLAG_ZEROED_GRAIN)) {
+          continue;
+        }
+        long at = Integer.toUnsignedLong(e) * SECTOR;
+        long span = compressed ? SECTOR : Math.min(grain, x.length - g * grain);
+        if (g >= grains) {
+          report.corruption(name + ": grain table " + gdi + " entry " + i + " maps grain " + g
+              + ", past the extent's " + grains + " grains");
+          continue;
+        }
+        if (at + span > fileLength) {
+          report.corruption(name + ": cluster offset for grain " + g + " (sector "
+              + at / SECTOR + ") points after the end of the " + fileLength + "-byte file");
+          continue;
+        }
+        if (at < metaEnd) {
+          report.corruption(name + ": grain " + g + " at sector " + at / SECTOR
+              + " overlaps the header and tables (which end at sector " + h.overhead + ")");
+          continue;
+        }
+        Long other = owner.putIfAbsent(at, g);
+        if (other != null) {
+          report.corruption(name + ": grains " + other + " and " + g + " both point to sector "
+              + at / SECTOR);
+          continue;
+        }
+        totals.allocated++;
+        if (previous >= 0 && at != previous + grain) {
+          totals.fragmented++;
+        }
+        previous = at;
+        used.add(new long[] {at, at + (compressed ? SECTOR : grain)});
+        end = Math.max(end, at + span);
+      }
+    }
+    if (!compressed) {
+      reportUnreferenced(used, metaEnd, fileLength);
+    }
+    totals.endOffset = Math.max(totals.endOffset, Math.max(end, fileLength));
+  }
+
+  private int[] redundantTable(int gdi, long fileLength, long gtBytes) throws IOException {
+    if (x.rgd == null || x.rgd[gdi] == 0) {
+      return null;
+    }
+    long at = Integer.toUnsignedLong(x.rgd[gdi]) * SECTOR;
+    if (at < SECTOR || at > fileLength - gtBytes) {
+      report.corruption(name + ": redundant grain directory entry " + gdi + " points to sector "
+          + at / SECTOR + ", outside the " + fileLength + "-byte file's tables");
+      return null;
+    }
+    return x.readInts(at, x.header.gtesPerGt);
+  }
+
+  /**
+   * Space past the tables that no GT references: grains a crash appended before their entry was
+   * written. Reported as leaks, in grains.
+   */
+  private void reportUnreferenced(List<long[]> used, long metaEnd, long fileLength) {
+    used.sort((a, b) -> Long.compare(a[0], b[0]));
+    long pos = metaEnd;
+    long unreferenced = 0;
+    long firstGap = -1;
+    for (long[] r : used) {
+      if (r[0] > pos) {
+        unreferenced += r[0] - pos;
+        firstGap = firstGap < 0 ? pos : firstGap;
+      }
+      pos = Math.max(pos, r[1]);
+    }
+    if (fileLength > pos) {
+      unreferenced += fileLength - pos;
+      firstGap = firstGap < 0 ? pos : firstGap;
+    }
+    if (unreferenced > 0) {
+      long grains = (unreferenced + x.grainBytes() - 1) / x.grainBytes();
+      report.leaks(grains, name + ": " + unreferenced + " bytes past the tables are not used "
+          + "by any grain table (first at offset " + firstGap + ")");
+    }
+  }
+}
