@@ -170,6 +170,7 @@ final class StreamExtent extends SparseExtent {
       throw rewrite(g);
     }
     appendPending();
+    cutOff(); // the closing structures a flush wrote go: this grain comes after them
     pendingGrain = g;
     pending = ByteBuffer.allocate((int) grainBytes());
     return pending;
