@@ -49,12 +49,12 @@ public final class VmdkDriver implements BlockDriver {
   /**
    * QEMU's rule: 100 for the "KDMV" or "COWD" magic, or for a text descriptor whose first line
    * that is neither a comment nor blank is {@code version=1}, {@code 2} or {@code 3}, within the
-   * first 512 bytes.
+   * first 512 bytes. A file with the magic but shorter than one 512-byte header is not a VMDK.
    */
   @Override
   public int probe(ProbeInput input) {
     if (input.headHas(0, "KDMV") || input.headHas(0, "COWD")) {
-      return PROBE_EXACT;
+      return input.available() >= SparseHeader.SECTOR ? PROBE_EXACT : 0;
     }
     ByteBuffer h = input.head();
     int n = Math.min(h.limit(), 512);
