@@ -5,6 +5,7 @@ import static io.blockkit.vmdk.SparseHeader.SECTOR;
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.CheckReport;
 import io.blockkit.api.error.CorruptImageException;
+import io.blockkit.api.error.DataUnavailableException;
 import io.blockkit.api.error.ReadOnlyException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -117,9 +118,11 @@ class SparseExtent implements DiskExtent {
         long bytes = 4L * header.gtesPerGt;
         long fileLength = file.size();
         if (at > fileLength - bytes) {
-          throw new CorruptImageException(name, "grain directory entry " + gdi, -1,
-              "sector " + Integer.toUnsignedString(gd[gdi]), "a grain table inside the "
-                  + fileLength + "-byte file");
+          throw new DataUnavailableException("Corrupt image '" + name + "': grain directory "
+              + "entry " + gdi + " is sector " + Integer.toUnsignedString(gd[gdi])
+              + ", expected a grain table inside the " + fileLength + "-byte file",
+              (long) gdi * header.gtesPerGt * grainBytes(), (long) header.gtesPerGt
+                  * grainBytes());
         }
         gts[gdi] = readInts(at, header.gtesPerGt);
       }
@@ -172,9 +175,15 @@ class SparseExtent implements DiskExtent {
     return at;
   }
 
-  CorruptImageException pastEnd(long g, int e, long fileLength) {
-    return new CorruptImageException(name, "grain table entry for grain " + g, -1, "sector "
-        + Integer.toUnsignedString(e), "a grain inside the " + fileLength + "-byte file");
+  DataUnavailableException pastEnd(long g, int e, long fileLength) {
+    return unavailable(g, "its grain table entry is sector " + Integer.toUnsignedString(e)
+        + ", expected a grain inside the " + fileLength + "-byte file");
+  }
+
+  /** A grain that cannot be read: the reference or the data is damaged (check reports it). */
+  DataUnavailableException unavailable(long g, String why) {
+    return new DataUnavailableException("Corrupt image '" + name + "': cannot read grain " + g
+        + ": " + why, g * grainBytes(), grainBytes());
   }
 
   /** Inflates the compressed grain at sector {@code e}, from byte {@code in}, into {@code part}. */
@@ -196,13 +205,13 @@ class SparseExtent implements DiskExtent {
       long lba = m.getLong(0);
       long stored = Integer.toUnsignedLong(m.getInt(8));
       if (stored == 0 || stored > limit || stored > fileLength - at - GRAIN_MARKER_HEADER) {
-        throw new CorruptImageException(name, "grain marker of grain " + g, at,
-            "a compressed size of " + stored, "1 to " + Math.min(limit,
-                fileLength - at - GRAIN_MARKER_HEADER) + " bytes");
+        throw unavailable(g, "its grain marker at byte " + at + " gives a compressed size of "
+            + stored + ", expected 1 to " + Math.min(limit, fileLength - at
+                - GRAIN_MARKER_HEADER) + " bytes");
       }
       if (lba != g * header.grainSectors) {
-        throw new CorruptImageException(name, "grain marker of grain " + g, at, "for sector "
-            + Long.toUnsignedString(lba), "sector " + g * header.grainSectors);
+        throw unavailable(g, "its grain marker at byte " + at + " is for sector "
+            + Long.toUnsignedString(lba) + ", expected sector " + g * header.grainSectors);
       }
       size = (int) stored;
       dataAt = at + GRAIN_MARKER_HEADER;
@@ -235,14 +244,13 @@ class SparseExtent implements DiskExtent {
         got += n;
       }
       if (got < want && !inflater.finished()) {
-        throw new CorruptImageException(name, "compressed grain " + g, at, "truncated or "
-            + "damaged zlib data", "a whole zlib stream");
+        throw unavailable(g, "its zlib data at byte " + at + " is truncated or damaged");
       }
       part.put(out, 0, got); // a stream shorter than the grain leaves zeros, as QEMU reads it
       zero(part);
     } catch (DataFormatException ex) {
-      throw new CorruptImageException(name, "compressed grain " + g, at, "not zlib data ("
-          + ex.getMessage() + ")", "a zlib stream (RFC 1950)");
+      throw unavailable(g, "the data at byte " + at + " is not a zlib stream (RFC 1950): "
+          + ex.getMessage());
     } finally {
       inflater.end();
     }
@@ -429,7 +437,12 @@ class SparseExtent implements DiskExtent {
   }
 
   private Run grainRun(long g, long in, long n) throws IOException {
-    int e = entry(g);
+    int e;
+    try {
+      e = entry(g);
+    } catch (DataUnavailableException damaged) {
+      return new Run(n, Kind.COMPRESSED, -1, null); // data this extent holds but cannot read
+    }
     if (e == 0) {
       return new Run(n, Kind.UNALLOCATED, -1, null);
     }

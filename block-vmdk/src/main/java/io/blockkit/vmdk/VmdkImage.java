@@ -206,8 +206,22 @@ final class VmdkImage extends AbstractBlockDevice {
     }
   }
 
+  /** The status of one extent's run, continued into the next extents while it stays the same. */
   @Override
   protected Extent doBlockStatus(long offset, long length) throws IOException {
+    Extent first = extentStatus(offset, length);
+    long end = offset + length;
+    while (first.end() < end) {
+      Extent next = extentStatus(first.end(), end - first.end());
+      if (!first.canMerge(next)) {
+        break;
+      }
+      first = first.merge(next);
+    }
+    return first;
+  }
+
+  private Extent extentStatus(long offset, long length) throws IOException {
     int i = extentAt(offset);
     DiskExtent e = extents.get(i);
     long in = offset - starts[i];
