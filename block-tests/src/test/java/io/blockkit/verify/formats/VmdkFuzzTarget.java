@@ -72,9 +72,9 @@ final class VmdkFuzzTarget implements FuzzTarget {
     out.add(new Seed("invalid-vmdk-grain-past-end", patchInt(base, GT0 * SECTOR + 4, 9999)));
     out.add(new Seed("invalid-vmdk-stream-without-footer",
         patchLong(sparse(3, 0x30001, new int[0]), 56, -1L)));
-    out.add(new Seed("invalid-vmdk-descriptor-zero-extents", ("# Disk DescriptorFile\n"
+    out.add(new Seed("invalid-vmdk-descriptor-missing-extent", ("# Disk DescriptorFile\n"
         + "version=1\nCID=12345678\nparentCID=ffffffff\ncreateType=\"monolithicFlat\"\n"
-        + "RW 64 ZERO\nRDONLY 32 ZERO\n").getBytes(StandardCharsets.US_ASCII)));
+        + "RW 64 ZERO\nRW 32 FLAT \"gone-flat.vmdk\" 0\n").getBytes(StandardCharsets.US_ASCII)));
     out.add(new Seed("invalid-vmdk-bad-extent-line", ("# Disk DescriptorFile\nversion=1\n"
         + "createType=\"monolithicFlat\"\nRW many FLAT \"x\"\n").getBytes(StandardCharsets.US_ASCII)));
     return out;
