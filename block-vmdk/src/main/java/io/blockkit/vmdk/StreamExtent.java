@@ -283,8 +283,18 @@ final class StreamExtent extends SparseExtent {
 
   /** GD marker and GD, footer marker and footer, EOS marker, from {@link #appendAt}. */
   private void writeClosing(int[] directory) throws IOException {
+    file.write(appendAt * SECTOR, closing(header, directory, appendAt + 1));
+  }
+
+  /** Writes the closing structures of an image with no grains yet: create's last step. */
+  static void writeEmpty(BlockDevice file, SparseHeader header) throws IOException {
+    int[] none = new int[(int) header.gdEntries()];
+    file.write(header.overhead * SECTOR, closing(header, none, header.overhead + 1));
+  }
+
+  /** The closing structures, the directory at sector {@code gdAt} (just past its marker). */
+  private static ByteBuffer closing(SparseHeader header, int[] directory, long gdAt) {
     long gdSectors = roundUp(4L * directory.length) / SECTOR;
-    long gdAt = appendAt + 1;
     ByteBuffer b = ByteBuffer.allocate((int) ((1 + gdSectors + 3) * SECTOR))
         .order(ByteOrder.LITTLE_ENDIAN);
     b.putLong(0, gdSectors).putInt(12, MARKER_GD);
@@ -294,21 +304,7 @@ final class StreamExtent extends SparseExtent {
     int footerMarker = (int) ((1 + gdSectors) * SECTOR);
     b.putLong(footerMarker, 1).putInt(footerMarker + 12, MARKER_FOOTER);
     b.put(footerMarker + SECTOR, header.withGd(gdAt).toBytes(), 0, SECTOR);
-    // the end-of-stream marker is the last sector, all zeros
-    file.write(appendAt * SECTOR, b);
-  }
-
-  /** Writes the closing structures of an image with no grains yet: create's last step. */
-  static void writeEmpty(BlockDevice file, SparseHeader header) throws IOException {
-    int entries = (int) header.gdEntries();
-    long gdSectors = roundUp(4L * entries) / SECTOR;
-    ByteBuffer b = ByteBuffer.allocate((int) ((1 + gdSectors + 3) * SECTOR))
-        .order(ByteOrder.LITTLE_ENDIAN);
-    b.putLong(0, gdSectors).putInt(12, MARKER_GD);
-    int footerMarker = (int) ((1 + gdSectors) * SECTOR);
-    b.putLong(footerMarker, 1).putInt(footerMarker + 12, MARKER_FOOTER);
-    b.put(footerMarker + SECTOR, header.withGd(header.overhead + 1).toBytes(), 0, SECTOR);
-    file.write(header.overhead * SECTOR, b);
+    return b; // the end-of-stream marker is the last sector, all zeros
   }
 
   @Override
