@@ -53,7 +53,8 @@ class SparseExtent implements DiskExtent {
     this.writable = writable;
     long fileLength = file.size();
     int entries = (int) header.gdEntries();
-    this.gd = readDirectory(fileLength, "grain directory", gdOffset, entries);
+    this.gd = gdOffset == StreamExtent.NO_DIRECTORY ? new int[entries]
+        : readDirectory(fileLength, "grain directory", gdOffset, entries);
     this.rgd = header.has(SparseHeader.FLAG_REDUNDANT_GD) && header.rgdOffset != 0
         && !header.has(SparseHeader.FLAG_COMPRESSED)
         ? readDirectory(fileLength, "redundant grain directory", header.rgdOffset, entries)

@@ -28,6 +28,8 @@ final class StreamExtent extends SparseExtent {
   static final int MARKER_GT = 1;
   static final int MARKER_GD = 2;
   static final int MARKER_FOOTER = 3;
+  /** gdOffset of a stream without its closing structures: the grains are found by scanning. */
+  static final long NO_DIRECTORY = -2;
 
   /** Sector where the next grain (or, when closed off, the closing structures) begins. */
   private long appendAt;
@@ -40,13 +42,66 @@ final class StreamExtent extends SparseExtent {
   private ByteBuffer pending;
   /** GT groups below this have their table written for good. */
   private int tablesDone;
+  /** Grains found by scanning a stream that lacks its closing structures, or -1. */
+  private final long scanned;
 
+  /**
+   * @param gdOffset the grain directory's sector, or {@link #NO_DIRECTORY} for a stream whose
+   *     writer was interrupted before it wrote its closing structures: its grain markers are
+   *     read front to back instead, and a read-write open completes it at the next flush
+   */
   StreamExtent(BlockDevice file, String name, SparseHeader header, long gdOffset, long length,
       boolean writable) throws IOException {
     super(file, name, header, gdOffset, length, writable);
+    scanned = gdOffset == NO_DIRECTORY ? scan() : -1;
     if (writable) {
       resumeAfterLastGrain(gdOffset);
     }
+  }
+
+  /**
+   * Rebuilds the grain tables from the grain markers after the overhead, up to the first sector
+   * that is no complete marker; returns the number of grains found.
+   */
+  private long scan() throws IOException {
+    long fileLength = file.size();
+    long limit = 2 * grainBytes() + SECTOR;
+    long found = 0;
+    long lastGroup = -1;
+    long s = header.overhead;
+    ByteBuffer m = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+    while (s > 0 && s <= fileLength / SECTOR - 1) {
+      m.clear();
+      file.read(s * SECTOR, m);
+      long val = m.getLong(0);
+      long size = Integer.toUnsignedLong(m.getInt(8));
+      if (size > 0) {
+        long g = val / header.grainSectors;
+        if (val < 0 || val % header.grainSectors != 0 || g >= (length + grainBytes() - 1)
+            / grainBytes() || size > limit || s * SECTOR + 12 + size > fileLength) {
+          break;
+        }
+        int gdi = (int) (g / header.gtesPerGt);
+        if (gts[gdi] == null) {
+          gts[gdi] = new int[header.gtesPerGt];
+        }
+        gts[gdi][(int) (g % header.gtesPerGt)] = (int) s;
+        lastGroup = gdi;
+        found++;
+        s += (12 + size + SECTOR - 1) / SECTOR;
+      } else if ((m.getInt(12) == MARKER_GT || m.getInt(12) == MARKER_GD) && val > 0
+          && val <= (fileLength / SECTOR)) {
+        if (m.getInt(12) == MARKER_GT && lastGroup >= 0) {
+          gd[(int) lastGroup] = (int) (s + 1); // a table follows the grains of its group
+        }
+        s += 1 + val;
+      } else if (m.getInt(12) == MARKER_FOOTER) {
+        s += 2;
+      } else {
+        break; // the end-of-stream marker, or where the interrupted writer stopped
+      }
+    }
+    return found;
   }
 
   /** Finds where appending continues: after the last grain, before the structures behind it. */
@@ -77,6 +132,9 @@ final class StreamExtent extends SparseExtent {
             + "': its grain table " + gdi + " follows its last grain, a layout blockkit does "
             + "not continue; convert it to a new image instead");
       }
+    }
+    if (scanned >= 0) {
+      return; // nothing closes the stream yet: the next flush writes the closing structures
     }
     if (gdOffset <= appendAt || file.size() < (appendAt + 3) * SECTOR) {
       throw new BlockException("Cannot append to the stream-optimized image '" + name
@@ -305,6 +363,17 @@ final class StreamExtent extends SparseExtent {
     b.putLong(footerMarker, 1).putInt(footerMarker + 12, MARKER_FOOTER);
     b.put(footerMarker + SECTOR, header.withGd(gdAt).toBytes(), 0, SECTOR);
     return b; // the end-of-stream marker is the last sector, all zeros
+  }
+
+  @Override
+  public void check(io.blockkit.api.CheckReport.Builder report, String extentName,
+      Totals totals) throws IOException {
+    super.check(report, extentName, totals);
+    if (scanned >= 0) {
+      report.leak(extentName + ": the stream ends without its grain directory, footer and "
+          + "end-of-stream marker (its writer was interrupted); its markers give " + scanned
+          + " grains. Open it read-write and close it to write them, or convert it");
+    }
   }
 
   @Override

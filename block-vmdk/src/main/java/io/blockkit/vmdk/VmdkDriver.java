@@ -47,9 +47,11 @@ public final class VmdkDriver implements BlockDriver {
   }
 
   /**
-   * QEMU's rule: 100 for the "KDMV" or "COWD" magic, or for a text descriptor whose first line
-   * that is neither a comment nor blank is {@code version=1}, {@code 2} or {@code 3}, within the
-   * first 512 bytes. A file with the magic but shorter than one 512-byte header is not a VMDK.
+   * QEMU's rule, a little stricter: 100 for the "KDMV" or "COWD" magic in a file of at least one
+   * 512-byte sector, or for a text descriptor whose first line that is neither a comment nor
+   * blank is {@code version=1}, {@code 2} or {@code 3}, followed by a {@code createType} line,
+   * within the first 512 bytes. (QEMU claims the version line alone; blockkit also wants the line
+   * that says what the descriptor describes, so that a cut-off descriptor is not claimed.)
    */
   @Override
   public int probe(ProbeInput input) {
@@ -58,31 +60,30 @@ public final class VmdkDriver implements BlockDriver {
     }
     ByteBuffer h = input.head();
     int n = Math.min(h.limit(), 512);
+    byte[] window = new byte[n];
+    h.get(0, window);
+    String text = new String(window, StandardCharsets.ISO_8859_1);
     int p = 0;
     while (p < n) {
-      int eol = p;
-      while (eol < n && h.get(eol) != '\n') {
-        eol++;
+      int eol = text.indexOf('\n', p);
+      if (eol < 0) {
+        return 0;
       }
-      if (h.get(p) == '#') {
+      String line = text.substring(p, eol);
+      String bare = line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
+      if (line.startsWith("#") || !bare.isEmpty() && bare.chars().allMatch(c -> c == ' ')) {
         p = eol + 1;
         continue;
       }
-      int q = p;
-      while (q < eol && h.get(q) == ' ') {
-        q++;
-      }
-      if (q > p && (q == eol || q == eol - 1 && h.get(q) == '\r')) {
-        p = eol + 1;
-        continue; // a line of spaces
-      }
-      if (eol >= n) {
+      if (!bare.matches("version=[123]")) {
         return 0;
       }
-      byte[] line = new byte[eol - p];
-      h.get(p, line);
-      String s = new String(line, StandardCharsets.ISO_8859_1);
-      return s.matches("version=[123]\r?") ? PROBE_EXACT : 0;
+      for (String next : text.substring(eol + 1).split("\n", -1)) {
+        if (next.matches("(?s)[ \t]*createType[ \t]*=.*")) {
+          return PROBE_EXACT;
+        }
+      }
+      return 0;
     }
     return 0;
   }

@@ -101,7 +101,8 @@ final class VmdkOpener implements AutoCloseable {
           + " bytes (open it read-only)");
     }
     if (h.gdAtEnd()) {
-      gdOffset = footer(file, name, h, fileLength).gdOffset;
+      SparseHeader f = footer(file, name, h, fileLength);
+      gdOffset = f != null ? f.gdOffset : StreamExtent.NO_DIRECTORY;
     }
     if (h.has(SparseHeader.FLAG_COMPRESSED)) {
       return new StreamExtent(file, name, h, gdOffset, bytes, writable);
@@ -113,10 +114,17 @@ final class VmdkOpener implements AutoCloseable {
     return new SparseExtent(file, name, h, gdOffset, bytes, writable);
   }
 
-  /** The footer of a stream (the last 1536 bytes: footer marker, footer, end-of-stream). */
+  /**
+   * The footer of a stream (the last 1536 bytes: footer marker, footer, end-of-stream), or null
+   * when a stream with markers ends without them (its writer was interrupted: the grains are
+   * found from their markers).
+   */
   private static SparseHeader footer(BlockDevice file, String name, SparseHeader h,
       long fileLength) throws IOException {
     if (fileLength < 4 * SECTOR) {
+      if (h.has(SparseHeader.FLAG_MARKERS) && h.has(SparseHeader.FLAG_COMPRESSED)) {
+        return null;
+      }
       throw StreamExtent.noFooter(name, fileLength, "a " + fileLength + "-byte file");
     }
     ByteBuffer t = ByteBuffer.allocate(3 * SECTOR).order(ByteOrder.LITTLE_ENDIAN);
@@ -125,6 +133,10 @@ final class VmdkOpener implements AutoCloseable {
         && t.getInt(12) == StreamExtent.MARKER_FOOTER;
     boolean eos = t.getLong(2 * SECTOR) == 0 && t.getInt(2 * SECTOR + 8) == 0
         && t.getInt(2 * SECTOR + 12) == StreamExtent.MARKER_EOS;
+    if ((!marker || !eos) && h.has(SparseHeader.FLAG_MARKERS)
+        && h.has(SparseHeader.FLAG_COMPRESSED)) {
+      return null;
+    }
     if (!marker || !eos) {
       throw StreamExtent.noFooter(name, fileLength, "no footer" + (marker ? "" : " marker")
           + (eos ? "" : " and no end-of-stream marker"));

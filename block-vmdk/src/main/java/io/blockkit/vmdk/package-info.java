@@ -48,8 +48,9 @@
  * convert -O vmdk -o subformat=streamOptimized} writes in order, so it works from any source
  * (raw, vdi, ...), as for an OVA. {@link io.blockkit.api.BlockDevice#flush} appends the grain
  * being filled and the closing structures, so the file is a complete stream after every flush;
- * the next write cuts them off and goes on (a crash then leaves a stream without its footer,
- * which the open refuses with a clear message). qemu-img 7.2's own streamOptimized output keeps
+ * the next write cuts them off and goes on. A stream without its closing structures (its writer
+ * was interrupted) opens all the same: its grain markers are read front to back, check reports
+ * it as a leak, and a read-write open completes it at the next flush or close. qemu-img 7.2's own streamOptimized output keeps
  * its grain directory in the header and has no footer or end-of-stream marker, which ESXi,
  * vSphere and ovftool reject; blockkit reads it (and appends to none of it).
  *

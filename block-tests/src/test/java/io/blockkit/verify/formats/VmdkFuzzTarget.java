@@ -22,8 +22,9 @@ final class VmdkFuzzTarget implements FuzzTarget {
   private static final int SECTOR = 512;
 
   /**
-   * QEMU's rule, restated: "KDMV" or "COWD" at 0 of at least one sector, or a first line that is
-   * neither a comment nor spaces reading {@code version=1|2|3} in the first 512 bytes.
+   * The driver's rule, restated: "KDMV" or "COWD" at 0 of at least one sector, or a first line
+   * that is neither a comment nor spaces reading {@code version=1|2|3}, and a later line
+   * starting with {@code createType=}, in the first 512 bytes.
    */
   @Override
   public int expectedProbeScore(byte[] image) {
@@ -40,13 +41,18 @@ final class VmdkFuzzTarget implements FuzzTarget {
         return 0;
       }
       String line = text.substring(p, eol);
-      if (line.startsWith("#") || !line.isEmpty() && line.replace("\r", "").isBlank()
-          && line.replace("\r", "").chars().allMatch(c -> c == ' ')
-          && (line.indexOf('\r') < 0 || line.indexOf('\r') == line.length() - 1)) {
+      String bare = line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
+      if (line.startsWith("#") || bare.matches(" +")) {
         p = eol + 1;
         continue;
       }
-      return line.matches("version=[123]\r?") ? 100 : 0;
+      boolean typed = false;
+      for (String l : text.substring(eol + 1).split("\n")) {
+        String t = l.replaceFirst("^[ \t]+", "");
+        typed |= t.startsWith("createType") && t.substring(10).replaceFirst("^[ \t]+", "")
+            .startsWith("=");
+      }
+      return bare.matches("version=[123]") && typed ? 100 : 0;
     }
     return 0;
   }
