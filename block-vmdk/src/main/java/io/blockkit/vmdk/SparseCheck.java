@@ -96,7 +96,7 @@ final class SparseCheck {
           continue;
         }
         totals.allocated++;
-        if (previous >= 0 && at != previous + grain) {
+        if (!compressed && previous >= 0 && at != previous + grain) {
           totals.fragmented++;
         }
         previous = at;

@@ -160,12 +160,24 @@ final class VmdkCreator {
     return ddb;
   }
 
+  /**
+   * A new image's hidden name while blockkit's create and convert build it beside its target
+   * ({@code .NAME.blockkit-RANDOM.tmp}, see the README): only the descriptor is moved into place
+   * at the end, so its extents are named after NAME from the start.
+   */
+  private static final java.util.regex.Pattern STAGED =
+      java.util.regex.Pattern.compile("\\.(.+)\\.blockkit-[0-9a-z]+\\.tmp");
+
   /** The image's file name without folder, protocol or {@code .vmdk}, for its extents' names. */
   static String baseName(String location) {
     String name = location.substring(location.lastIndexOf('/') + 1);
     int colon = name.indexOf(':');
     if (colon >= 0 && location.indexOf('/') < 0) {
       name = name.substring(colon + 1);
+    }
+    java.util.regex.Matcher staged = STAGED.matcher(name);
+    if (staged.matches()) {
+      name = staged.group(1);
     }
     int dot = name.lastIndexOf('.');
     return dot > 0 ? name.substring(0, dot) : name;

@@ -285,15 +285,17 @@ final class VmdkImage extends AbstractBlockDevice {
     List<Object> list = new ArrayList<>();
     for (DiskExtent e : extents) {
       Map<String, Object> x = new LinkedHashMap<>();
-      x.put("filename", e.file() == null ? "" : e.file().location());
-      x.put("format", e instanceof SparseExtent s
-          ? s.header.has(SparseHeader.FLAG_COMPRESSED) ? "SPARSE compressed" : "SPARSE"
-          : e instanceof FlatExtent ? "FLAT" : "ZERO");
+      if (e instanceof SparseExtent s && s.header.has(SparseHeader.FLAG_COMPRESSED)) {
+        x.put("compressed", true);
+      }
       x.put("virtual-size", e.length());
+      x.put("filename", e.file() == null ? "" : e.file().location());
       if (e instanceof SparseExtent s) {
         x.put("cluster-size", s.grainBytes());
-        x.put("compressed", s.header.has(SparseHeader.FLAG_COMPRESSED));
       }
+      // qemu-img's values: the extent line's type, empty for a sparse file opened by itself
+      x.put("format", embeddedIn != null ? "" : e instanceof SparseExtent ? "SPARSE"
+          : e instanceof FlatExtent ? "FLAT" : "ZERO");
       list.add(x);
     }
     m.put("extents", list);

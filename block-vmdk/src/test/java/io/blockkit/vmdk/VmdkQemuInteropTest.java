@@ -96,7 +96,33 @@ class VmdkQemuInteropTest {
       }
       CheckReport r = d.check(CheckMode.REPORT);
       assertTrue(r.isClean(), subformat + ": our check of qemu's image: " + r.messages());
+      assertSameInfo(img, d, subformat);
     }
+  }
+
+  /** info's format-specific fields as qemu-img info --output=json gives them. */
+  private static void assertSameInfo(Path img, BlockDevice d, String what) throws IOException {
+    String json = ok("qemu-img", "info", "--output=json", "-f", "vmdk", img.toString());
+    Map<String, Object> ours = d.info().formatSpecific();
+    for (String key : List.of("cid", "parent-cid")) {
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"" + key
+          + "\": (\\d+)").matcher(json);
+      assertTrue(m.find(), what + ": qemu shows no " + key);
+      assertEquals(Long.parseLong(m.group(1)), ((Number) ours.get(key)).longValue(),
+          what + ": " + key);
+    }
+    assertTrue(json.contains("\"create-type\": \"" + ours.get("create-type") + "\""),
+        what + ": create-type " + ours.get("create-type") + " vs\n" + json);
+    List<?> extents = (List<?>) ours.get("extents");
+    for (Object o : extents) {
+      Map<?, ?> x = (Map<?, ?>) o;
+      assertTrue(json.contains("\"format\": \"" + x.get("format") + "\""), what
+          + ": extent format " + x.get("format") + " vs\n" + json);
+      assertTrue(json.contains("\"virtual-size\": " + x.get("virtual-size")), what
+          + ": extent size " + x.get("virtual-size") + " vs\n" + json);
+    }
+    assertEquals(extents.size(), json.split("\"virtual-size\"", -1).length - 2,
+        what + ": extents listed");
   }
 
   @ParameterizedTest
