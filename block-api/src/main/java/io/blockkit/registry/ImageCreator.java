@@ -11,7 +11,6 @@ import io.blockkit.api.error.UnsupportedFeatureException;
 import io.blockkit.api.options.Options;
 import io.blockkit.registry.BlockRegistry.Location;
 import java.io.IOException;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
