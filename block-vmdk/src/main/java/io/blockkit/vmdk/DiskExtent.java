@@ -1,6 +1,7 @@
 package io.blockkit.vmdk;
 
 import io.blockkit.api.BlockDevice;
+import io.blockkit.api.CheckMode;
 import io.blockkit.api.CheckReport;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -57,6 +58,12 @@ interface DiskExtent {
 
   /** Adds this extent's findings; {@code name} is how messages call it. */
   void check(CheckReport.Builder report, String name, Totals totals) throws IOException;
+
+  /**
+   * Repairs what {@link #check} finds, as far as {@code mode} allows, keeping every byte that
+   * reads; the image checks again afterwards. Extents with nothing to repair do nothing.
+   */
+  default void repair(CheckMode mode) throws IOException {}
 
   /** Grain counts summed over the extents for the check report. */
   final class Totals {

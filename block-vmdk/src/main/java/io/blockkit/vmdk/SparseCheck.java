@@ -56,10 +56,10 @@ final class SparseCheck {
         continue;
       }
       if (gtAt >= metaEnd) {
-        used.add(new long[] {gtAt, gtAt + gtBytes});
+        used.add(new long[] {gtAt, gtAt + roundUp(gtBytes)});
       }
       int[] gt = x.table(gdi);
-      int[] redundant = redundantTable(gdi, fileLength, gtBytes);
+      int[] redundant = redundantTable(gdi, fileLength, gtBytes, used);
       for (int i = 0; i < gt.length; i++) {
         long g = (long) gdi * h.gtesPerGt + i;
         int e = gt[i];
@@ -110,7 +110,8 @@ final class SparseCheck {
     totals.endOffset = Math.max(totals.endOffset, Math.max(end, fileLength));
   }
 
-  private int[] redundantTable(int gdi, long fileLength, long gtBytes) throws IOException {
+  private int[] redundantTable(int gdi, long fileLength, long gtBytes, List<long[]> used)
+      throws IOException {
     if (x.rgd == null || x.rgd[gdi] == 0) {
       return null;
     }
@@ -120,7 +121,14 @@ final class SparseCheck {
           + at / SECTOR + ", outside the " + fileLength + "-byte file's tables");
       return null;
     }
+    if (at >= x.header.overhead * SECTOR) {
+      used.add(new long[] {at, at + roundUp(gtBytes)});
+    }
     return x.readInts(at, x.header.gtesPerGt);
+  }
+
+  private static long roundUp(long bytes) {
+    return (bytes + SECTOR - 1) / SECTOR * SECTOR;
   }
 
   /**
@@ -133,6 +141,10 @@ final class SparseCheck {
     long unreferenced = 0;
     long firstGap = -1;
     for (long[] r : used) {
+      if (r[0] < pos) {
+        report.corruption(name + ": the grain or grain table at byte " + r[0]
+            + " overlaps the one before it, which ends at byte " + pos);
+      }
       if (r[0] > pos) {
         unreferenced += r[0] - pos;
         firstGap = firstGap < 0 ? pos : firstGap;

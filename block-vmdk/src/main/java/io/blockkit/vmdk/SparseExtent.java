@@ -3,6 +3,7 @@ package io.blockkit.vmdk;
 import static io.blockkit.vmdk.SparseHeader.SECTOR;
 
 import io.blockkit.api.BlockDevice;
+import io.blockkit.api.CheckMode;
 import io.blockkit.api.CheckReport;
 import io.blockkit.api.error.CorruptImageException;
 import io.blockkit.api.error.DataUnavailableException;
@@ -316,7 +317,7 @@ class SparseExtent implements DiskExtent {
   }
 
   /** Appends a new grain holding {@code data}, then points both GTs at it. */
-  private void allocate(long g, ByteBuffer data) throws IOException {
+  void allocate(long g, ByteBuffer data) throws IOException {
     long sector = nextFree;
     if (sector + header.grainSectors > 0xffffffffL) {
       throw new CorruptImageException(name, "the grain directory's 32-bit sector numbers cannot "
@@ -459,6 +460,20 @@ class SparseExtent implements DiskExtent {
   @Override
   public void flush() throws IOException {
     file.flush();
+  }
+
+  /** Plain extents: {@link SparseRepair}; compressed ones are streams (see the subclass). */
+  @Override
+  public void repair(CheckMode mode) throws IOException {
+    if (!writable || header.has(SparseHeader.FLAG_COMPRESSED)) {
+      return;
+    }
+    lock.writeLock().lock();
+    try {
+      new SparseRepair(this).run(mode);
+    } finally {
+      lock.writeLock().unlock();
+    }
   }
 
   @Override

@@ -369,11 +369,17 @@ final class StreamExtent extends SparseExtent {
   public void check(io.blockkit.api.CheckReport.Builder report, String extentName,
       Totals totals) throws IOException {
     super.check(report, extentName, totals);
-    if (scanned >= 0) {
+    if (scanned >= 0 && !closedOff) {
       report.leak(extentName + ": the stream ends without its grain directory, footer and "
           + "end-of-stream marker (its writer was interrupted); its markers give " + scanned
           + " grains. Open it read-write and close it to write them, or convert it");
     }
+  }
+
+  /** An interrupted stream is completed by writing its closing structures: a flush. */
+  @Override
+  public void repair(io.blockkit.api.CheckMode mode) throws IOException {
+    flush();
   }
 
   @Override

@@ -43,7 +43,7 @@ public final class VmdkDriver implements BlockDriver {
   @Override
   public Set<DriverFeature> features() {
     return Set.of(DriverFeature.CREATE, DriverFeature.WRITE, DriverFeature.BACKING,
-        DriverFeature.CHECK);
+        DriverFeature.CHECK, DriverFeature.REPAIR);
   }
 
   /**

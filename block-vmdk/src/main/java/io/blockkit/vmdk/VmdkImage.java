@@ -73,6 +73,7 @@ final class VmdkImage extends AbstractBlockDevice {
   public Set<Capability> capabilities() {
     Set<Capability> c = EnumSet.of(Capability.BLOCK_STATUS, Capability.CHECK);
     if (!isReadOnly()) {
+      c.add(Capability.REPAIR);
       c.add(Capability.WRITE);
       c.add(Capability.WRITE_ZEROES);
     }
@@ -244,7 +245,25 @@ final class VmdkImage extends AbstractBlockDevice {
 
   @Override
   protected CheckReport doCheck(CheckMode mode) throws IOException {
-    CheckReport.Builder report = new CheckReport.Builder();
+    CheckReport before = checkExtents(new CheckReport.Builder()).build();
+    if (mode == CheckMode.REPORT || before.isClean()) {
+      return before;
+    }
+    for (DiskExtent e : extents) {
+      e.repair(mode);
+    }
+    childDevice().flush();
+    CheckReport.Builder after = checkExtents(new CheckReport.Builder());
+    long corruptionsFixed = Math.max(0, before.corruptions() - after.corruptions());
+    long leaksFixed = Math.max(0, before.leaks() - after.leaks());
+    if (corruptionsFixed + leaksFixed > 0) {
+      after.info("Repaired: " + corruptionsFixed + " corruptions and " + leaksFixed
+          + " leaks (grains and tables copied, redundant tables rewritten, unused space cut)");
+    }
+    return after.corruptionsFixed(corruptionsFixed).leaksFixed(leaksFixed).build();
+  }
+
+  private CheckReport.Builder checkExtents(CheckReport.Builder report) throws IOException {
     DiskExtent.Totals totals = new DiskExtent.Totals();
     for (int i = 0; i < extents.size(); i++) {
       DiskExtent e = extents.get(i);
@@ -258,7 +277,7 @@ final class VmdkImage extends AbstractBlockDevice {
     if (extents.size() == 1 && extents.get(0).file() == childDevice()) {
       report.imageEndOffset(totals.endOffset);
     }
-    return report.build();
+    return report;
   }
 
   @Override

@@ -1,6 +1,8 @@
 package io.blockkit.vmdk;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -16,6 +18,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
@@ -62,6 +65,45 @@ class VmdkCorruptionTest {
     try (FileChannel ch = FileChannel.open(img, StandardOpenOption.WRITE)) {
       ch.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, value), offset);
     }
+  }
+
+  /** The image's bytes, one entry per 64 KiB grain; null where the grain cannot be read. */
+  private byte[][] grains() throws IOException {
+    byte[][] out = new byte[16][];
+    try (BlockDevice d = Tools.open(img, true)) {
+      for (int g = 0; g < out.length; g++) {
+        try {
+          out[g] = Tools.read(d, g * 65536L, 65536);
+        } catch (DataUnavailableException unreadable) {
+          out[g] = null;
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Repairs with {@code mode}; the result must be clean (again after a reopen, and in qemu-img
+   * check), and every grain that read before reads the same.
+   */
+  private CheckReport repairKeepingReads(CheckMode mode) throws IOException {
+    byte[][] before = grains();
+    CheckReport r;
+    try (BlockDevice d = Tools.open(img, false)) {
+      r = d.check(mode);
+    }
+    assertTrue(r.isClean(), mode + " left " + r);
+    assertTrue(check().isClean(), "after a reopen: " + check());
+    byte[][] after = grains();
+    for (int g = 0; g < before.length; g++) {
+      if (before[g] != null) {
+        assertArrayEquals(before[g], after[g], "grain " + g + " reads as before the repair");
+      }
+      assertNotNull(after[g], "grain " + g + " reads after the repair");
+    }
+    assertEquals(0, Tools.run("qemu-img", "check", img.toString()).exit(),
+        "qemu-img check after the repair");
+    return r;
   }
 
   private CheckReport check() throws IOException {
@@ -133,6 +175,38 @@ class VmdkCorruptionTest {
     }
     Tools.Result q = Tools.run("qemu-img", "check", img.toString());
     assertTrue(q.output().contains("points after EOF"), q.output());
+    CheckReport fixed = repairKeepingReads(CheckMode.REPAIR_ALL);
+    assertEquals(1, fixed.corruptionsFixed(), fixed.toString());
+    try (BlockDevice d = Tools.open(img, true)) {
+      assertEquals(0, Tools.read(d, 0, 65536)[100], "nothing read there: it reads zeros");
+    }
+  }
+
+  @Test
+  void checkWithLeakRepairLeavesCorruptionsAlone() throws IOException {
+    pokeEntry(0, 99999);
+    try (BlockDevice d = Tools.open(img, false)) {
+      CheckReport r = d.check(CheckMode.REPAIR_LEAKS);
+      assertEquals(1, r.corruptions(), r.toString());
+    }
+    try (BlockDevice d = Tools.open(img, true)) {
+      assertThrows(DataUnavailableException.class, () -> Tools.read(d, 0, 512));
+    }
+  }
+
+  /** A grain table entry of the directory outside the file: rebuilt from the redundant one. */
+  @Test
+  void aGrainTableOutsideTheFileIsRestoredFromItsRedundantCopy() throws IOException {
+    poke(26 * 512, 99999);
+    CheckReport r = check();
+    assertEquals(1, r.corruptions(), r.messages().toString());
+    assertTrue(r.messages().get(0).contains("grain directory entry 0 points to sector 99999"),
+        r.messages().toString());
+    repairKeepingReads(CheckMode.REPAIR_ALL);
+    try (BlockDevice d = Tools.open(img, true)) {
+      assertEquals(1, Tools.read(d, 0, 1)[0], "grain 0, found through the redundant table");
+      assertEquals(2, Tools.read(d, 65536, 1)[0]);
+    }
   }
 
   /** Entries qemu-img check does not examine (it exits 0): blockkit reports corruptions. */
@@ -150,6 +224,14 @@ class VmdkCorruptionTest {
       assertTrue(e.getMessage().contains("overwrite metadata"), e.getMessage());
     }
     assertEquals(0, Tools.run("qemu-img", "check", img.toString()).exit());
+    CheckReport fixed = repairKeepingReads(CheckMode.REPAIR_ALL);
+    assertEquals(2, fixed.corruptionsFixed(), fixed.toString());
+    byte[] tables = Arrays.copyOfRange(Files.readAllBytes(img), 21 * 512, 128 * 512);
+    try (BlockDevice d = Tools.open(img, false)) {
+      Tools.writeAll(d, 0, new byte[65536]);
+    }
+    assertArrayEquals(tables, Arrays.copyOfRange(Files.readAllBytes(img), 21 * 512, 128 * 512),
+        "a write into a repaired grain leaves the tables alone");
   }
 
   @Test
@@ -159,6 +241,11 @@ class VmdkCorruptionTest {
     assertEquals(1, r.corruptions(), r.messages().toString());
     assertTrue(r.messages().stream().anyMatch(m -> m.contains("both point to sector 128")),
         r.messages().toString());
+    repairKeepingReads(CheckMode.REPAIR_ALL);
+    try (BlockDevice d = Tools.open(img, false)) {
+      Tools.writeAll(d, 65536, new byte[] {7});
+      assertEquals(1, Tools.read(d, 0, 1)[0], "grain 1 has a copy of its own now");
+    }
   }
 
   /** What a crash leaves: an appended grain no table names, a lagging redundant entry. */
@@ -174,6 +261,33 @@ class VmdkCorruptionTest {
     assertEquals(0, Tools.run("qemu-img", "check", img.toString()).exit());
     try (BlockDevice d = Tools.open(img, true)) {
       assertEquals(2, Tools.read(d, 65536, 1)[0], "the primary table is used");
+    }
+    long grown = Files.size(img);
+    CheckReport fixed = repairKeepingReads(CheckMode.REPAIR_LEAKS);
+    assertEquals(2, fixed.leaksFixed(), fixed.toString());
+    assertEquals(grown - 65536, Files.size(img), "the unused grain is cut off");
+    assertEquals(readInt(GT + 4), readInt(RGT + 4), "the redundant entry is back in step");
+  }
+
+  /** A hole between grains (an allocation whose entry a failure lost) is closed up. */
+  @Test
+  void spaceBetweenGrainsIsClosedUp() throws IOException {
+    pokeEntry(0, 0); // grain 0's space, first after the tables, is no longer used
+    long size = Files.size(img);
+    assertEquals(1, check().leaks(), check().messages().toString());
+    repairKeepingReads(CheckMode.REPAIR_LEAKS);
+    assertEquals(size - 65536, Files.size(img));
+    try (BlockDevice d = Tools.open(img, true)) {
+      assertEquals(2, Tools.read(d, 65536, 1)[0], "grain 1 moved down and still reads");
+    }
+    assertEquals(128, readInt(GT + 4), "grain 1 now sits where grain 0 was");
+  }
+
+  private int readInt(long offset) throws IOException {
+    try (FileChannel ch = FileChannel.open(img, StandardOpenOption.READ)) {
+      ByteBuffer b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+      ch.read(b, offset);
+      return b.getInt(0);
     }
   }
 
