@@ -63,7 +63,7 @@ class VmdkConformanceTest {
     @Override
     protected Optional<Set<Capability>> expectedCapabilities(String protocol) {
       Set<Capability> c = EnumSet.of(Capability.WRITE, Capability.WRITE_ZEROES,
-          Capability.BLOCK_STATUS, Capability.CHECK);
+          Capability.BLOCK_STATUS, Capability.CHECK, Capability.REPAIR);
       if (protocol.equals("file")) {
         c.add(Capability.FLUSH);
       }
