@@ -55,7 +55,10 @@ final class SparseCheck {
         report.corruption(name + ": grain directory entry " + gdi + " points into the header");
         continue;
       }
-      if (gtAt >= metaEnd) {
+      if (x.overlapsFixed(gtAt, roundUp(gtBytes))) {
+        report.corruption(name + ": grain table " + gdi + " at sector " + gtAt / SECTOR
+            + " overlaps the header, the descriptor or a grain directory");
+      } else if (gtAt >= metaEnd) {
         used.add(new long[] {gtAt, gtAt + roundUp(gtBytes)});
       }
       int[] gt = x.table(gdi);
@@ -105,6 +108,11 @@ final class SparseCheck {
       }
     }
     if (!compressed) {
+      for (long[] r : x.fixedRegions()) {
+        if (r[1] > metaEnd) {
+          used.add(new long[] {Math.max(r[0], metaEnd), r[1]});
+        }
+      }
       reportUnreferenced(used, metaEnd, fileLength);
     }
     totals.endOffset = Math.max(totals.endOffset, Math.max(end, fileLength));
@@ -119,6 +127,11 @@ final class SparseCheck {
     if (at < SECTOR || at > fileLength - gtBytes) {
       report.corruption(name + ": redundant grain directory entry " + gdi + " points to sector "
           + at / SECTOR + ", outside the " + fileLength + "-byte file's tables");
+      return null;
+    }
+    if (x.overlapsFixed(at, roundUp(gtBytes))) {
+      report.corruption(name + ": redundant grain table " + gdi + " at sector " + at / SECTOR
+          + " overlaps the header, the descriptor or a grain directory");
       return null;
     }
     if (at >= x.header.overhead * SECTOR) {

@@ -11,6 +11,8 @@ import io.blockkit.api.error.ReadOnlyException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
@@ -82,6 +84,37 @@ class SparseExtent implements DiskExtent {
     int[] out = new int[count];
     b.asIntBuffer().get(out);
     return out;
+  }
+
+  /**
+   * Byte ranges {@code [start, end)} that never move and that no table or grain may overlap: the
+   * header sector, the embedded descriptor and both grain directories (plain extents).
+   */
+  List<long[]> fixedRegions() {
+    List<long[]> out = new ArrayList<>();
+    out.add(new long[] {0, SECTOR});
+    if (header.descSectors > 0) {
+      out.add(new long[] {header.descOffset * SECTOR,
+          (header.descOffset + header.descSectors) * SECTOR});
+    }
+    if (!header.has(SparseHeader.FLAG_COMPRESSED)) {
+      long gdBytes = (4L * gd.length + SECTOR - 1) / SECTOR * SECTOR;
+      out.add(new long[] {header.gdOffset * SECTOR, header.gdOffset * SECTOR + gdBytes});
+      if (rgd != null) {
+        out.add(new long[] {header.rgdOffset * SECTOR, header.rgdOffset * SECTOR + gdBytes});
+      }
+    }
+    return out;
+  }
+
+  /** Whether {@code [at, at + bytes)} overlaps one of the {@link #fixedRegions()}. */
+  boolean overlapsFixed(long at, long bytes) {
+    for (long[] r : fixedRegions()) {
+      if (at < r[1] && r[0] < at + bytes) {
+        return true;
+      }
+    }
+    return false;
   }
 
   @Override

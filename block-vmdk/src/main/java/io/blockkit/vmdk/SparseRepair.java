@@ -35,7 +35,7 @@ import java.util.Map;
  * </ul>
  */
 final class SparseRepair {
-  private enum Kind { GRAIN, TABLE, REDUNDANT_TABLE }
+  private enum Kind { GRAIN, TABLE, REDUNDANT_TABLE, FIXED }
 
   /** A grain or table past the overhead, and the entry that points at it. */
   private record Item(Kind kind, long index, long start, long bytes) {
@@ -86,14 +86,20 @@ final class SparseRepair {
       long redundant = rgd == null ? 0 : Integer.toUnsignedLong(rgd[gdi]);
       boolean redundantOk = redundant == 0 || inFile(redundant, gtBytes);
       if (primary != 0 && !inFile(primary, gtBytes)) {
-        gd[gdi] = redundant != 0 && redundantOk ? appendCopy(redundant * SECTOR, gtSpan) : 0;
+        gd[gdi] = redundant != 0 && redundantOk && !x.overlapsFixed(redundant * SECTOR, gtSpan)
+            ? appendCopy(redundant * SECTOR, gtSpan) : 0;
+      } else if (primary != 0 && x.overlapsFixed(primary * SECTOR, gtSpan)) {
+        gd[gdi] = appendCopy(primary * SECTOR, gtSpan); // the entries it reads now
+      }
+      if (redundantOk && redundant != 0 && x.overlapsFixed(redundant * SECTOR, gtSpan)) {
+        redundantOk = false;
       }
       if (!redundantOk) {
         rgd[gdi] = gd[gdi] != 0 ? appendCopy(Integer.toUnsignedLong(gd[gdi]) * SECTOR, gtSpan)
             : 0;
       }
     }
-    List<Item> kept = new ArrayList<>();
+    List<Item> kept = fixed();
     for (Item t : tables(gd, rgd)) {
       if (overlaps(kept, t.start, t.bytes)) {
         int copy = appendCopy(t.start, t.bytes);
@@ -148,6 +154,14 @@ final class SparseRepair {
           kept.add(new Item(Kind.GRAIN, g, at, grain));
         }
       }
+    }
+    return out;
+  }
+
+  private List<Item> fixed() {
+    List<Item> out = new ArrayList<>();
+    for (long[] r : x.fixedRegions()) {
+      out.add(new Item(Kind.FIXED, -1, r[0], r[1] - r[0]));
     }
     return out;
   }
@@ -221,17 +235,24 @@ final class SparseRepair {
         }
       }
     }
+    List<Item> fixed = new ArrayList<>();
+    for (Item f : fixed()) {
+      if (f.end() > h.overhead * SECTOR) {
+        fixed.add(f);
+      }
+    }
+    items.addAll(fixed);
     items.sort(Comparator.comparingLong(Item::start));
     long pos = h.overhead * SECTOR;
     for (Item it : items) {
-      if (it.start < pos) {
+      if (it.start < pos && it.kind != Kind.FIXED) {
         return;
       }
-      pos = it.end();
+      pos = Math.max(pos, it.end());
     }
     pos = h.overhead * SECTOR;
     for (Item it : items) {
-      if (it.start > pos) {
+      if (it.kind != Kind.FIXED && it.start > pos && !overlaps(fixed, pos, it.bytes)) {
         if (it.start - pos < it.bytes) {
           point(it, appendCopy(it.start, it.bytes)); // the new place overlaps the old one
         }
@@ -240,8 +261,10 @@ final class SparseRepair {
             x.file.size() - it.start)));
         x.file.write(pos, data);
         point(it, (int) (pos / SECTOR));
+        pos += it.bytes;
+      } else {
+        pos = Math.max(pos, it.end());
       }
-      pos += it.bytes;
     }
     long end = Math.max(pos, h.overhead * SECTOR);
     if (x.file.size() > end && x.file.capabilities().contains(Capability.RESIZE)) {

@@ -180,23 +180,27 @@ final class VmdkImage extends AbstractBlockDevice {
         cid = RANDOM.nextInt();
       } while (cid == d.cid || cid == Descriptor.NO_PARENT);
       String text = d.withCid(cid);
-      writeDescriptor(text, d.text);
+      writeDescriptor(text);
       descriptor = Descriptor.parse(location(), text);
       cidRenewed = true;
     }
   }
 
-  private void writeDescriptor(String text, String old) throws IOException {
+  private void writeDescriptor(String text) throws IOException {
     byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
     BlockDevice file = childDevice();
     if (embeddedIn != null) {
+      if (embeddedIn.descOffset == 0 || embeddedIn.descSectors == 0) {
+        return; // an extent file opened by itself keeps no descriptor (nor CID)
+      }
       long area = embeddedIn.descSectors * SECTOR;
       if (bytes.length > area) {
         throw new BlockException("The descriptor of '" + location() + "' would not fit its "
             + area + "-byte area");
       }
-      ByteBuffer b = ByteBuffer.allocate((int) Math.min(area,
-          Math.max(bytes.length, old.getBytes(StandardCharsets.UTF_8).length)));
+      // The whole area the open reads, zero-filled: the text ends at its first NUL, so nothing
+      // of a longer old text (or of bytes after a NUL the open stopped at) may follow it.
+      ByteBuffer b = ByteBuffer.allocate((int) Math.min(area, Descriptor.MAX_BYTES));
       b.put(bytes).clear();
       file.write(embeddedIn.descOffset * SECTOR, b);
     } else {
