@@ -54,11 +54,16 @@
  * its grain directory in the header and has no footer or end-of-stream marker, which ESXi,
  * vSphere and ovftool reject; blockkit reads it (and appends to none of it).
  *
- * <h2>Check</h2>
+ * <h2>Check and repair</h2>
  * What qemu-img checks (a grain past the end of the file; exit codes as qemu-img's), plus grain
- * tables and grains overlapping the header or tables, grains shared by two entries, directory
- * entries outside the file, and space no table references (leaks: what a crash leaves). There is
- * no repair (QEMU has none either): {@code check -r} is refused.
+ * tables and grains overlapping the header, descriptor, directories or each other, grains shared
+ * by two entries, directory entries outside the file (corruptions), and space no table
+ * references and redundant tables that lag (leaks: what a crash leaves). QEMU cannot repair a
+ * VMDK; blockkit can ({@link io.blockkit.vmdk.SparseRepair}), keeping every byte that reads: a
+ * damaged grain or table gets a copy of what it reads at the end of the file before its entry
+ * moves, a grain table outside the file is restored from its redundant copy, and leaks are
+ * closed up by moving grains and tables down (through a copy at the end when the places
+ * overlap) and cutting the file. An interrupted stream is repaired by completing it.
  *
  * <h2>Create</h2>
  * qemu-img's options and layout: {@code size, backing_file, backing_fmt, adapter_type,
