@@ -108,10 +108,23 @@ final class SparseCheck {
       }
     }
     if (!compressed) {
-      for (long[] r : x.fixedRegions()) {
-        if (r[1] > metaEnd) {
-          used.add(new long[] {Math.max(r[0], metaEnd), r[1]});
+      // The header, descriptor and directories may overlap one another (the open accepted
+      // them): they count once, as one used range each run.
+      List<long[]> fixed = new ArrayList<>(x.fixedRegions());
+      fixed.sort((a, b) -> Long.compare(a[0], b[0]));
+      long[] run = null;
+      for (long[] r : fixed) {
+        if (run != null && r[0] <= run[1]) {
+          run[1] = Math.max(run[1], r[1]);
+          continue;
         }
+        if (run != null && run[1] > metaEnd) {
+          used.add(new long[] {Math.max(run[0], metaEnd), run[1]});
+        }
+        run = r.clone();
+      }
+      if (run != null && run[1] > metaEnd) {
+        used.add(new long[] {Math.max(run[0], metaEnd), run[1]});
       }
       reportUnreferenced(used, metaEnd, fileLength);
     }

@@ -64,6 +64,29 @@ class SparseExtent implements DiskExtent {
         : null;
     this.gts = new int[entries][];
     this.nextFree = (fileLength + SECTOR - 1) / SECTOR;
+    if (gdOffset != StreamExtent.NO_DIRECTORY && !header.has(SparseHeader.FLAG_COMPRESSED)) {
+      requireDirectoryApart("header.gdOffset", header.gdOffset);
+      if (rgd != null) {
+        requireDirectoryApart("header.rgdOffset", header.rgdOffset);
+      }
+    }
+  }
+
+  /**
+   * A directory written over the header or the descriptor would destroy them at the first
+   * allocation (and a descriptor rewrite would destroy the directory): refused at open.
+   */
+  private void requireDirectoryApart(String field, long sector) throws CorruptImageException {
+    long at = sector * SECTOR;
+    long bytes = (4L * gd.length + SECTOR - 1) / SECTOR * SECTOR;
+    List<long[]> fixed = fixedRegions();
+    for (long[] r : fixed.subList(0, header.descSectors > 0 ? 2 : 1)) {
+      if (at < r[1] && r[0] < at + bytes) {
+        throw new CorruptImageException(name, field, -1, "sector " + sector, "a grain "
+            + "directory clear of the header (sector 0) and the embedded descriptor (sectors "
+            + header.descOffset + " to " + (header.descOffset + header.descSectors - 1) + ")");
+      }
+    }
   }
 
   private int[] readDirectory(long fileLength, String what, long sector, int entries)

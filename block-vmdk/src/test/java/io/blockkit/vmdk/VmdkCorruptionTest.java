@@ -128,7 +128,9 @@ class VmdkCorruptionTest {
         Arguments.of("numGTEsPerGT 1024", 44, 1024L, "header.numGTEsPerGT", true),
         Arguments.of("version 4", 4, 4L, "header.version", true),
         Arguments.of("capacity of 2^60 sectors", 12, 1L << 60, "header.capacity", true),
-        Arguments.of("GD past the end", 56, 1L << 30, "grain directory", false));
+        Arguments.of("GD past the end", 56, 1L << 30, "grain directory", false),
+        Arguments.of("GD over the descriptor", 56, 1L, "header.gdOffset", false),
+        Arguments.of("redundant GD over the descriptor", 48, 2L, "header.rgdOffset", false));
   }
 
   @ParameterizedTest(name = "{0}")
