@@ -46,15 +46,16 @@ public interface RelatedImages {
   BlockDevice openFile(String storedName, boolean readOnly) throws IOException;
 
   /**
-   * Creates a file this image names (a qcow2 external data file), empty, replacing one that
-   * exists, and opens it read-write as a protocol node, resolved with {@link #resolve}. The caller
-   * owns the node. Default: unsupported (outside a registry).
+   * Creates (or empties) a file this image names, resolved with {@link #resolve}, and opens it
+   * read-write as a protocol node; for formats whose images span several files (a VMDK's
+   * extents, a qcow2 external data file), during {@link BlockDriver#create}. The caller owns the node. When the create fails,
+   * the registry deletes the files made this way along with the image.
    *
-   * @throws UnsupportedFeatureException when files cannot be created here
+   * @throws UnsupportedFeatureException outside a create, or when the protocol cannot create
    */
   default BlockDevice createFile(String storedName) throws IOException {
     throw new UnsupportedFeatureException("Cannot create '" + storedName
-        + "': the image was created without a registry (create it through BlockRegistry)");
+        + "': files beside an image are created only while the image is created");
   }
 
   /**

@@ -11,7 +11,6 @@ import io.blockkit.api.error.UnsupportedFeatureException;
 import io.blockkit.api.options.Options;
 import io.blockkit.registry.BlockRegistry.Location;
 import java.io.IOException;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -53,22 +52,28 @@ final class ImageCreator {
     proto.create(new CreateRequest(loc.path(), null,
         Options.of(Map.of(), proto.createOptions())));
     boolean ok = false;
+    LinkedImages related = LinkedImages.forCreate(registry, opener,
+        new LinkedImages.Link(filename, proto, loc.path()), params.withReadOnly(true));
     try (BlockDevice child = proto.open(new OpenRequest(loc.path(), null,
         Options.of(Map.of(), proto.openOptions()), false, false, null, w -> { }))) {
-      LinkedImages related = new LinkedImages(registry, opener,
-          new LinkedImages.Link(filename, proto, loc.path()), List.of(),
-          OptionTree.split(Map.of()), params.withReadOnly(true));
       drv.create(new CreateRequest(filename, child, fmtOpts, related));
       child.flush();
       ok = true;
     } finally {
       if (!ok) {
-        try {
-          proto.delete(loc.path());
-        } catch (IOException | RuntimeException ignored) {
-          // the original failure matters more than a failed clean-up
+        for (Location made : related.createdFiles()) {
+          deleteQuietly(made);
         }
+        deleteQuietly(loc);
       }
+    }
+  }
+
+  private static void deleteQuietly(Location loc) {
+    try {
+      loc.protocol().delete(loc.path());
+    } catch (IOException | RuntimeException ignored) {
+      // the original failure matters more than a failed clean-up
     }
   }
 

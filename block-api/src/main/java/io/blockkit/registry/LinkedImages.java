@@ -59,15 +59,35 @@ final class LinkedImages implements RelatedImages {
   private final List<Link> above;
   private final OptionTree options;
   private final OpenParams params;
+  /** Files {@link #createFile} made, while an image is being created; null for an open. */
+  private final List<Location> created;
 
   LinkedImages(BlockRegistry registry, StackOpener opener, Link self, List<Link> above,
       OptionTree options, OpenParams params) {
+    this(registry, opener, self, above, options, params, null);
+  }
+
+  private LinkedImages(BlockRegistry registry, StackOpener opener, Link self, List<Link> above,
+      OptionTree options, OpenParams params, List<Location> created) {
     this.registry = registry;
     this.opener = opener;
     this.self = self;
     this.above = List.copyOf(above);
     this.options = options;
     this.params = params;
+    this.created = created;
+  }
+
+  /** The related images of an image being created: {@link #createFile} works. */
+  static LinkedImages forCreate(BlockRegistry registry, StackOpener opener, Link self,
+      OpenParams params) throws io.blockkit.api.error.InvalidOptionException {
+    return new LinkedImages(registry, opener, self, List.of(), OptionTree.split(Map.of()),
+        params, new ArrayList<>());
+  }
+
+  /** What {@link #createFile} made, for a failed create to delete. */
+  List<Location> createdFiles() {
+    return created == null ? List.of() : List.copyOf(created);
   }
 
   @Override
@@ -183,11 +203,14 @@ final class LinkedImages implements RelatedImages {
 
   @Override
   public BlockDevice createFile(String storedName) throws IOException {
+    if (created == null) {
+      return RelatedImages.super.createFile(storedName);
+    }
     Location loc = registry.parseLocation(resolve(storedName));
-    BlockDriver proto = loc.protocol();
-    ImageCreator.require(proto, io.blockkit.api.DriverFeature.CREATE);
-    proto.create(new io.blockkit.api.CreateRequest(loc.path(), null,
-        io.blockkit.api.options.Options.of(Map.of(), proto.createOptions())));
+    ImageCreator.require(loc.protocol(), io.blockkit.api.DriverFeature.CREATE);
+    loc.protocol().create(new io.blockkit.api.CreateRequest(loc.path(), null,
+        io.blockkit.api.options.Options.of(Map.of(), loc.protocol().createOptions())));
+    created.add(loc);
     return opener.openProtocol(loc, Map.of(), params.withReadOnly(false));
   }
 

@@ -612,6 +612,28 @@ class BlockRegistryTest {
   }
 
   @Test
+  void createMakesFilesBesideTheImageAndAFailedOneDeletesThem() throws Exception {
+    alpha.sidecar = "new-extent";
+    registry.create("mem:dir/new", "alpha", Map.of("size", "1M"));
+    assertEquals("ALPHA", new String(Arrays.copyOf(mem.store.get("dir/new-extent"), 5),
+        StandardCharsets.US_ASCII), "made relative to the image, read-write");
+    alpha.failOpen = true;
+    assertThrows(CorruptImageException.class,
+        () -> registry.create("mem:dir/other", "alpha", Map.of("size", "1M")));
+    assertEquals(List.of("dir/new-extent", "dir/other"), mem.deleted);
+    assertFalse(mem.store.containsKey("dir/other"));
+    assertFalse(mem.store.containsKey("dir/new-extent"));
+  }
+
+  @Test
+  void filesBesideAnImageAreCreatedOnlyDuringItsCreate() throws Exception {
+    registry.create("mem:img", "alpha", Map.of("size", "1M"));
+    registry.open("mem:img", params()).close();
+    assertThrows(io.blockkit.api.error.UnsupportedFeatureException.class,
+        () -> alpha.lastOpen.related().createFile("x"));
+  }
+
+  @Test
   void createRejectsBadOptionsBeforeMakingStorage() {
     assertThrows(InvalidOptionException.class,
         () -> registry.create("mem:new", "alpha", Map.of("sise", "1M")));

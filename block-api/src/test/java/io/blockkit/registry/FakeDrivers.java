@@ -291,6 +291,8 @@ public final class FakeDrivers {
     final int score;
     final AtomicInteger probes = new AtomicInteger();
     volatile boolean failOpen;
+    /** A file create makes beside the image first, as a VMDK makes its extents; or null. */
+    volatile String sidecar;
     volatile OpenRequest lastOpen;
 
     MagicFormat(String name, String magic, int score) {
@@ -354,6 +356,11 @@ public final class FakeDrivers {
 
     @Override
     public void create(CreateRequest request) throws IOException {
+      if (sidecar != null) {
+        try (BlockDevice side = request.related().createFile(sidecar)) {
+          side.write(0, ByteBuffer.wrap(magic));
+        }
+      }
       if (failOpen) {
         throw new CorruptImageException(request.location(), "cannot create");
       }
