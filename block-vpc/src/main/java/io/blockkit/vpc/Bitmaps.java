@@ -117,6 +117,11 @@ final class Bitmaps {
     return !dirty.isEmpty();
   }
 
+  /** True when {@code block}'s bitmap changed in memory and the change is not written yet. */
+  boolean isPending(int block) {
+    return dirty.contains(block);
+  }
+
   /** A changed bitmap as it was when a flush began. */
   record Copy(int block, long generation, byte[] bytes) {}
 

@@ -259,7 +259,13 @@ final class Blocks {
       byte[] bm = bitmaps.get(block);
       if (Bitmaps.runEnd(bm, in / SECTOR, (in + n + SECTOR - 1) / SECTOR)
           == (in + n + SECTOR - 1) / SECTOR && Bitmaps.isSet(bm, in / SECTOR)) {
-        // Every sector is this image's already: in place, no lock.
+        // Every sector is this image's already: in place, no lock. But when the bitmap's bits
+        // are not in the file yet (a commit failed, e.g. its flush), some of these sectors may
+        // still read the parent or zeros there: writing now would let a crash show part of this
+        // write. The bits go first, as for sectors claimed below.
+        if (bitmaps.isPending(block)) {
+          commit();
+        }
         writeHost(Bat.offsetOf(entry) + bitmapBytes + in, piece, n);
         return false;
       }

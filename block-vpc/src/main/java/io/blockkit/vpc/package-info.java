@@ -61,7 +61,10 @@
  *   <li>A write into an allocated block whose touched sectors are not all present first copies
  *       the parent's bytes (zeros in a dynamic image) into the missing ones and commits their
  *       bits (flush, bitmap), then writes the data in one request: the write appears whole, or
- *       not at all. Writes into present sectors go in place, without locks or metadata.
+ *       not at all. Writes into present sectors go in place, without locks or metadata, once
+ *       their bits are in the file: a bitmap a failed commit left changed in memory only is
+ *       committed first (else a crash could show the sectors the file has bits for, and not the
+ *       rest).
  *   <li>Dynamic images: writeZeroes and discard zero the range in one request, then clear the
  *       bits of whole sectors (they read zeros and hold no data, so block status shows them
  *       free) and commit. A fixed image passes both to its file as zeros; its footer is never
