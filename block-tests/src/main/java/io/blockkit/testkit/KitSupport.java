@@ -136,7 +136,7 @@ public abstract class KitSupport {
   }
 
   /**
-   * Bytes drawn from {@code lo..hi} (1 <= lo <= hi <= 255): disjoint ranges tell a backing's
+   * Bytes drawn from {@code lo..hi} ({@code 1 <= lo <= hi <= 255}): disjoint ranges tell a backing's
    * bytes from an overlay's at a glance.
    */
   protected final byte[] randomBytes(int n, int lo, int hi) {
