@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -25,7 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
  * it builds alone and offline) is copied into an empty folder and packaged there by the same Maven
  * that runs this build; its jar, sources jar and javadoc jar must equal, byte for byte, the ones
  * this build made in block-api/target (built at another time, in another folder). When those are
- * missing or older than the sources (a {@code mvn test} run), a second copy is built instead.
+ * missing, older than the sources (a {@code mvn test} run) or different (an incremental build is
+ * not a clean one), a second copy is built the same way and the two clean builds must agree.
  * Also checks what publishing needs in the manifest: the Automatic-Module-Name.
  *
  * <p>Needs the {@code blockkit.maven.home} and {@code blockkit.maven.repo} properties that
@@ -53,20 +55,37 @@ class ReproducibleBuildTest {
     String version = ProjectFiles.version(root);
     Path first = build(root, dir.resolve("first"), mavenHome, repo, version);
     Path reactorJars = root.resolve("block-api/target");
-    Path second = fresh(root, reactorJars, version)
-        ? reactorJars : build(root, dir.resolve("second"), mavenHome, repo, version);
-
+    if (!fresh(root, reactorJars, version) || !sameJars(first, reactorJars, version)) {
+      // No jars from this build, or jars that differ: an incremental build (sources edited
+      // while it ran, classes kept from an older compile) is no clean build, so make a second
+      // clean one to compare with.
+      Path second = build(root, dir.resolve("second"), mavenHome, repo, version);
+      for (String classifier : CLASSIFIERS) {
+        String name = "block-api-" + version + classifier + ".jar";
+        assertArrayEquals(Files.readAllBytes(first.resolve(name)),
+            Files.readAllBytes(second.resolve(name)),
+            name + " differs between two clean builds, in " + first + " and " + second);
+      }
+    }
     for (String classifier : CLASSIFIERS) {
-      String name = "block-api-" + version + classifier + ".jar";
-      byte[] a = Files.readAllBytes(first.resolve(name));
-      byte[] b = Files.readAllBytes(second.resolve(name));
-      assertArrayEquals(a, b, name + " differs between " + first + " and " + second);
-      assertOneTimestamp(first.resolve(name));
+      assertOneTimestamp(first.resolve("block-api-" + version + classifier + ".jar"));
     }
     try (JarFile jar = new JarFile(first.resolve("block-api-" + version + ".jar").toFile())) {
       assertEquals("io.blockkit.api",
           jar.getManifest().getMainAttributes().getValue("Automatic-Module-Name"));
     }
+  }
+
+  private static boolean sameJars(Path a, Path b, String version) throws IOException {
+    for (String classifier : CLASSIFIERS) {
+      String name = "block-api-" + version + classifier + ".jar";
+      if (!Arrays.equals(Files.readAllBytes(a.resolve(name)), Files.readAllBytes(b.resolve(name)))) {
+        System.out.println("ReproducibleBuildTest: " + b.resolve(name) + " differs from a clean"
+            + " build; building a second clean copy to compare with");
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Every entry carries the same time (project.build.outputTimestamp), not the build's. */
