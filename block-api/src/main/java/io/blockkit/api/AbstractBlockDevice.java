@@ -79,6 +79,8 @@ public abstract class AbstractBlockDevice implements BlockDevice {
   /**
    * Fills {@code dst} with what this image's unallocated range at {@code offset} reads as: the
    * backing's bytes up to its end, zeros past it, and zeros when there is no backing.
+   *
+   * @throws IOException when reading the backing fails
    */
   protected final void readBacking(long offset, ByteBuffer dst) throws IOException {
     BlockDevice b = backing;
@@ -100,6 +102,8 @@ public abstract class AbstractBlockDevice implements BlockDevice {
   /**
    * The backing image the metadata names, for {@link #info()}; null by default (no backing). Kept
    * apart from {@link #backing()}: the user may have dropped the backing at open.
+   *
+   * @throws IOException when the metadata cannot be read
    */
   protected BackingLink backingLink() throws IOException {
     return null;
@@ -123,12 +127,17 @@ public abstract class AbstractBlockDevice implements BlockDevice {
    * UUIDs) read it from {@code newBacking}. Default: {@link #doChangeBacking(BackingLink)}.
    *
    * @param newBacking the image that will be the backing, or null when none is opened
+   * @throws IOException when the metadata cannot be written; the old link stays
    */
   protected void doChangeBacking(BackingLink link, BlockDevice newBacking) throws IOException {
     doChangeBacking(link);
   }
 
-  /** Stores {@code link} (or none) in the metadata, durably; called only for BACKING formats. */
+  /**
+   * Stores {@code link} (or none) in the metadata, durably; called only for BACKING formats.
+   *
+   * @throws IOException when the metadata cannot be written; the old link stays
+   */
   protected void doChangeBacking(BackingLink link) throws IOException {
     throw new UnsupportedFeatureException("Format '" + driver.name()
         + "' cannot change its backing file");
@@ -141,7 +150,12 @@ public abstract class AbstractBlockDevice implements BlockDevice {
     doAmend(options);
   }
 
-  /** Called only for formats with {@link DriverFeature#AMEND}, on a writable image. */
+  /**
+   * Called only for formats with {@link DriverFeature#AMEND}, on a writable image.
+   *
+   * @throws UnsupportedFeatureException for an option the format cannot change
+   * @throws IOException when the storage fails
+   */
   protected void doAmend(Options options) throws IOException {
     throw new UnsupportedFeatureException("Format '" + driver.name()
         + "' does not support amending options");
@@ -154,7 +168,11 @@ public abstract class AbstractBlockDevice implements BlockDevice {
     doCompact();
   }
 
-  /** Called only for formats with {@link DriverFeature#COMPACT}, on a writable image. */
+  /**
+   * Called only for formats with {@link DriverFeature#COMPACT}, on a writable image.
+   *
+   * @throws IOException when the storage fails; the content is unchanged
+   */
   protected void doCompact() throws IOException {
     throw new UnsupportedFeatureException("Format '" + driver.name()
         + "' does not support compaction");
@@ -259,7 +277,11 @@ public abstract class AbstractBlockDevice implements BlockDevice {
     doTruncate(newSize);
   }
 
-  /** Called only when the device has {@link Capability#RESIZE}. */
+  /**
+   * Called only when the device has {@link Capability#RESIZE}.
+   *
+   * @throws IOException when the storage fails
+   */
   protected void doTruncate(long newSize) throws IOException {
     throw new UnsupportedFeatureException("Driver '" + driver.name() + "' cannot resize");
   }
@@ -271,7 +293,11 @@ public abstract class AbstractBlockDevice implements BlockDevice {
         formatSpecific(), backingLink());
   }
 
-  /** Fields for {@link ImageInfo#formatSpecific()}; none by default. */
+  /**
+   * Fields for {@link ImageInfo#formatSpecific()}; none by default.
+   *
+   * @throws IOException when the metadata cannot be read
+   */
   protected Map<String, Object> formatSpecific() throws IOException {
     return Map.of();
   }
@@ -329,7 +355,12 @@ public abstract class AbstractBlockDevice implements BlockDevice {
     }
   }
 
-  /** Fails with {@link OutOfRangeException} unless {@code [offset, offset+length)} is inside the image. */
+  /**
+   * Fails with {@link OutOfRangeException} unless {@code [offset, offset+length)} is inside the image.
+   *
+   * @throws OutOfRangeException when the range is not inside the image
+   * @throws IOException when the size cannot be read
+   */
   protected final void checkRange(long offset, long length) throws IOException {
     if (offset < 0 || length < 0) {
       throw new IllegalArgumentException("negative offset or length: " + offset + ", " + length);
@@ -349,12 +380,19 @@ public abstract class AbstractBlockDevice implements BlockDevice {
    * a system call (a host file's length) answer from a cached size here, so that a 4 KiB read does
    * not pay an fstat per layer; the cache may lag behind a size another process changed, never
    * behind one this device changed.
+   *
+   * @throws IOException when the size cannot be read
    */
   protected long knownSize() throws IOException {
     return size();
   }
 
-  /** Like {@link #checkRange}, but a device with {@link Capability#GROW} accepts writes past its end. */
+  /**
+   * Like {@link #checkRange}, but a device with {@link Capability#GROW} accepts writes past its end.
+   *
+   * @throws OutOfRangeException when the range is not inside the image
+   * @throws IOException when the size cannot be read
+   */
   protected final void checkWriteRange(long offset, long length) throws IOException {
     if (capabilities().contains(Capability.GROW)) {
       if (offset < 0 || length < 0 || offset > Long.MAX_VALUE - length) {
@@ -371,7 +409,11 @@ public abstract class AbstractBlockDevice implements BlockDevice {
     throw new UnsupportedFeatureException("Driver '" + driver.name() + "' cannot write");
   }
 
-  /** Default: writes buffers of zeros. Formats that can mark ranges zero override this. */
+  /**
+   * Default: writes buffers of zeros. Formats that can mark ranges zero override this.
+   *
+   * @throws IOException when the storage fails
+   */
   protected void doWriteZeroes(long offset, long length) throws IOException {
     ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(length, ZERO_CHUNK));
     long done = 0;
@@ -383,28 +425,48 @@ public abstract class AbstractBlockDevice implements BlockDevice {
     }
   }
 
-  /** Default: nothing is released, which discard's contract allows. */
+  /**
+   * Default: nothing is released, which discard's contract allows.
+   *
+   * @throws IOException when the storage fails
+   */
   protected void doDiscard(long offset, long length) throws IOException {
   }
 
-  /** Default: the whole range is data, with no host offset. */
+  /**
+   * Default: the whole range is data, with no host offset.
+   *
+   * @throws IOException when the metadata cannot be read
+   */
   protected Extent doBlockStatus(long offset, long length) throws IOException {
     return new Extent(offset, length, true, false, true, -1, null);
   }
 
-  /** Default: flushes the child. */
+  /**
+   * Default: flushes the child.
+   *
+   * @throws IOException when the writes cannot be made durable
+   */
   protected void doFlush() throws IOException {
     if (child != null) {
       child.flush();
     }
   }
 
-  /** Called only when the device has {@link Capability#CHECK}. */
+  /**
+   * Called only when the device has {@link Capability#CHECK}.
+   *
+   * @throws IOException when the storage fails (findings go in the report)
+   */
   protected CheckReport doCheck(CheckMode mode) throws IOException {
     return CheckReport.clean();
   }
 
-  /** Releases this node's own resources; the child and backing are closed afterwards. */
+  /**
+   * Releases this node's own resources; the child and backing are closed afterwards.
+   *
+   * @throws IOException when releasing fails; the node counts as closed
+   */
   protected void doClose() throws IOException {
   }
 }

@@ -37,6 +37,8 @@ public final class BackingChain {
    * chain: a layer that allocates the run decides it; otherwise its backing is asked for the same
    * run, down to the bottom. A run past the end of a shorter backing reads as zeros and is
    * decided by the layer above it, as in qemu.
+   *
+   * @throws IOException when a layer's block status fails
    */
   public static Status status(BlockDevice top, long offset, long length) throws IOException {
     BlockDevice layer = top;

@@ -45,7 +45,11 @@ public interface BlockDevice extends Closeable {
   /** Where the stack's storage lives (a path, a memory name), for messages. */
   String location();
 
-  /** Virtual size in bytes. */
+  /**
+   * Virtual size in bytes.
+   *
+   * @throws IOException when the storage cannot be reached (a remote protocol's request fails)
+   */
   long size() throws IOException;
 
   /** True when opened read-only. */
@@ -102,7 +106,12 @@ public interface BlockDevice extends Closeable {
         + "' does not support compaction");
   }
 
-  /** The internal snapshots the image holds (none for formats without snapshots). */
+  /**
+   * The internal snapshots the image holds (none for formats without snapshots).
+   *
+   * @throws io.blockkit.api.error.CorruptImageException when the snapshot table cannot be read
+   * @throws IOException when the storage fails
+   */
   default List<SnapshotInfo> snapshots() throws IOException {
     return List.of();
   }
@@ -110,20 +119,41 @@ public interface BlockDevice extends Closeable {
   /**
    * Reads {@code dst.remaining()} bytes starting at {@code offset} into {@code dst}, advancing its
    * position. Either every byte is read or an exception is thrown.
+   *
+   * @throws io.blockkit.api.error.OutOfRangeException when the range reaches past {@link #size()}
+   * @throws io.blockkit.api.error.CorruptImageException when metadata on the way is invalid
+   * @throws io.blockkit.api.error.DataUnavailableException when the bytes cannot be had (a
+   *     truncated image, a backing file that is missing)
+   * @throws IOException when the storage fails
    */
   void read(long offset, ByteBuffer dst) throws IOException;
 
-  /** Writes all of {@code src.remaining()} bytes at {@code offset}, advancing its position. */
+  /**
+   * Writes all of {@code src.remaining()} bytes at {@code offset}, advancing its position.
+   *
+   * @throws io.blockkit.api.error.ReadOnlyException when opened read-only
+   * @throws io.blockkit.api.error.OutOfRangeException when the range reaches past {@link #size()}
+   *     (on a node without {@link Capability#GROW})
+   * @throws IOException when the storage fails; the image stays consistent
+   */
   void write(long offset, ByteBuffer src) throws IOException;
 
   /**
    * Makes the range read as zeros, cheaply where the format can (metadata only, no data written).
+   *
+   * @throws io.blockkit.api.error.ReadOnlyException when opened read-only
+   * @throws io.blockkit.api.error.OutOfRangeException when the range reaches past {@link #size()}
+   * @throws IOException when the storage fails; the image stays consistent
    */
   void writeZeroes(long offset, long length) throws IOException;
 
   /**
    * Tells the image the range is no longer needed. After a discard the range reads as zeros or as
    * its old data; formats that can release space do so. Never fails for lack of support.
+   *
+   * @throws io.blockkit.api.error.ReadOnlyException when opened read-only
+   * @throws io.blockkit.api.error.OutOfRangeException when the range reaches past {@link #size()}
+   * @throws IOException when the storage fails; the image stays consistent
    */
   void discard(long offset, long length) throws IOException;
 
@@ -131,10 +161,18 @@ public interface BlockDevice extends Closeable {
    * The status of the run starting at {@code offset}: the returned extent starts at {@code offset}
    * and covers at most {@code length} bytes (at least one), merged as far as the format cheaply
    * can.
+   *
+   * @throws io.blockkit.api.error.OutOfRangeException when {@code offset} is not inside the image
+   * @throws io.blockkit.api.error.CorruptImageException when the metadata that answers is invalid
+   * @throws IOException when the storage fails
    */
   Extent blockStatus(long offset, long length) throws IOException;
 
-  /** Makes every acknowledged write durable, through all layers. */
+  /**
+   * Makes every acknowledged write durable, through all layers.
+   *
+   * @throws IOException when the storage cannot make them durable: those writes may be lost
+   */
   void flush() throws IOException;
 
   /**
@@ -142,23 +180,44 @@ public interface BlockDevice extends Closeable {
    * report describes the state after repair. Images whose format has nothing to check return
    * {@link CheckReport#clean()} only if they have {@link Capability#CHECK}; otherwise throw
    * {@link io.blockkit.api.error.UnsupportedFeatureException}.
+   *
+   * @throws io.blockkit.api.error.UnsupportedFeatureException when the format has no checks
+   * @throws io.blockkit.api.error.ReadOnlyException when a repairing mode is asked of a read-only
+   *     open
+   * @throws IOException when the storage fails (corruption is reported, not thrown)
    */
   CheckReport check(CheckMode mode) throws IOException;
 
-  /** Format, sizes and format-specific fields. */
+  /**
+   * Format, sizes and format-specific fields.
+   *
+   * @throws IOException when the storage fails
+   */
   ImageInfo info() throws IOException;
 
   /**
    * Changes the virtual size. Protocols grow or shrink their storage; formats that cannot resize
    * throw {@link io.blockkit.api.error.UnsupportedFeatureException}. Requires {@link
    * Capability#RESIZE}.
+   *
+   * @throws io.blockkit.api.error.UnsupportedFeatureException when the node cannot resize
+   * @throws io.blockkit.api.error.ReadOnlyException when opened read-only
+   * @throws IOException when the storage fails; the image keeps its old size or the new one
    */
   void truncate(long newSize) throws IOException;
 
-  /** Bytes this node occupies on its storage (allocated, not apparent), or -1 when unknown. */
+  /**
+   * Bytes this node occupies on its storage (allocated, not apparent), or -1 when unknown.
+   *
+   * @throws IOException when the storage fails
+   */
   long allocatedSize() throws IOException;
 
-  /** Releases the node and its children. Idempotent. */
+  /**
+   * Releases the node and its children. Idempotent.
+   *
+   * @throws IOException when flushing or releasing fails; the node is closed all the same
+   */
   @Override
   void close() throws IOException;
 }

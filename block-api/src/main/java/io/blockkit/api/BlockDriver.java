@@ -87,18 +87,34 @@ public interface BlockDriver {
     return List.of();
   }
 
-  /** Opens a node: over {@code request.child()} for formats and filters, at a location for protocols. */
+  /**
+   * Opens a node: over {@code request.child()} for formats and filters, at a location for protocols.
+   *
+   * @throws io.blockkit.api.error.InvalidOptionException for an option the driver does not take or a bad value
+   * @throws io.blockkit.api.error.CorruptImageException when the image's metadata is invalid
+   * @throws io.blockkit.api.error.ImageAccessException when the storage cannot be opened (missing, permissions, locked)
+   * @throws IOException when the storage fails
+   */
   BlockDevice open(OpenRequest request) throws IOException;
 
   /**
    * Creates an image. Protocol drivers create storage at {@code request.location()}; format
    * drivers write their structures into {@code request.child()}.
+   *
+   * @throws io.blockkit.api.error.UnsupportedFeatureException when the driver cannot create images
+   * @throws io.blockkit.api.error.InvalidOptionException for a bad create option
+   * @throws IOException when the storage fails
    */
   default void create(CreateRequest request) throws IOException {
     throw new UnsupportedFeatureException("Driver '" + name() + "' does not support creating images");
   }
 
-  /** Protocol drivers: removes what {@link #create} made (used to clean up failed conversions). */
+  /**
+   * Protocol drivers: removes what {@link #create} made (used to clean up failed conversions).
+   *
+   * @throws io.blockkit.api.error.UnsupportedFeatureException when the protocol cannot delete
+   * @throws IOException when the storage cannot be removed
+   */
   default void delete(String location) throws IOException {
     throw new UnsupportedFeatureException("Driver '" + name() + "' does not support deleting images");
   }
@@ -142,6 +158,8 @@ public interface BlockDriver {
    * Protocol drivers: one spelling of {@code location} per stored object (a file's real path), so
    * that the registry can tell that two names reach the same image and refuse a backing loop.
    * Default: the location itself.
+   *
+   * @throws IOException when {@code location} cannot be examined
    */
   default String canonical(String location) throws IOException {
     return location;
@@ -150,6 +168,9 @@ public interface BlockDriver {
   /**
    * Format drivers with {@link DriverFeature#MEASURE}: the size an image created with {@code
    * options} needs, to hold {@code source}'s content, or empty when {@code source} is null.
+   *
+   * @throws io.blockkit.api.error.UnsupportedFeatureException without {@link DriverFeature#MEASURE}
+   * @throws IOException when reading {@code source} fails
    */
   default Measurement measure(Options options, BlockDevice source) throws IOException {
     throw new UnsupportedFeatureException("Block driver '" + name()

@@ -46,6 +46,8 @@ public record OpenRequest(String location, BlockDevice child, Options options, b
   /**
    * A plain request for {@code driver}, with its open options' defaults applied, so that {@code
    * options().get(...)} answers for every option the driver declares.
+   *
+   * @throws io.blockkit.api.error.InvalidOptionException when a default of the driver's options is invalid (a driver bug)
    */
   public static OpenRequest forDriver(BlockDriver driver, String location, BlockDevice child,
       boolean readOnly) throws io.blockkit.api.error.InvalidOptionException {

@@ -42,6 +42,8 @@ public interface RelatedImages {
   /**
    * Opens a file this image names (an extent, a data file) as a protocol node, resolved with
    * {@link #resolve}. The caller owns the node.
+   *
+   * @throws IOException when the file cannot be opened, naming it
    */
   BlockDevice openFile(String storedName, boolean readOnly) throws IOException;
 

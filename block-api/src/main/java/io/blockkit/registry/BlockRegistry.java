@@ -53,12 +53,20 @@ public final class BlockRegistry {
     this.creator = new ImageCreator(this, opener);
   }
 
-  /** Drivers visible to the class loader that loaded blockkit's API. */
+  /**
+   * Drivers visible to the class loader that loaded blockkit's API.
+   *
+   * @throws BlockException when a provider cannot be loaded or two drivers share a name
+   */
   public static BlockRegistry load() throws BlockException {
     return load(BlockDriver.class.getClassLoader());
   }
 
-  /** Drivers visible to {@code loader}; a provider that cannot be loaded is an error. */
+  /**
+   * Drivers visible to {@code loader}; a provider that cannot be loaded is an error.
+   *
+   * @throws BlockException when a provider cannot be loaded or two drivers share a name
+   */
   public static BlockRegistry load(ClassLoader loader) throws BlockException {
     return of(DriverLoader.builtIn(loader));
   }
@@ -67,6 +75,8 @@ public final class BlockRegistry {
    * The drivers {@code loader} sees plus those of each plugin jar or folder, each on a class loader
    * of its own below {@code loader}. A plugin that cannot be loaded, or that declares a driver name
    * already taken, is skipped with one warning naming it; the others keep working.
+   *
+   * @throws BlockException when a provider {@code loader} sees cannot be loaded or two of them share a name (plugins are skipped with a warning instead)
    */
   public static BlockRegistry load(ClassLoader loader, List<URL> plugins,
       Consumer<String> warnings) throws BlockException {
@@ -86,7 +96,11 @@ public final class BlockRegistry {
     return of(all);
   }
 
-  /** A registry of exactly these drivers (tests, embedding applications). */
+  /**
+   * A registry of exactly these drivers (tests, embedding applications).
+   *
+   * @throws BlockException when two drivers share a name or alias
+   */
   public static BlockRegistry of(BlockDriver... drivers) throws BlockException {
     return of(List.of(drivers));
   }
@@ -124,7 +138,11 @@ public final class BlockRegistry {
     return Optional.ofNullable(named.get(name));
   }
 
-  /** The driver named {@code name}, or {@link NoSuchDriverException} listing the available names. */
+  /**
+   * The driver named {@code name}, or {@link NoSuchDriverException} listing the available names.
+   *
+   * @throws NoSuchDriverException when no driver has that name or alias
+   */
   public BlockDriver driver(String name) throws NoSuchDriverException {
     BlockDriver d = named.get(name);
     if (d == null) {
@@ -133,7 +151,11 @@ public final class BlockRegistry {
     return d;
   }
 
-  /** A driver of the given kind, or {@link NoSuchDriverException} naming the drivers of that kind. */
+  /**
+   * A driver of the given kind, or {@link NoSuchDriverException} naming the drivers of that kind.
+   *
+   * @throws NoSuchDriverException when no driver of that kind has that name
+   */
   public BlockDriver driver(String name, DriverKind kind) throws NoSuchDriverException {
     BlockDriver d = named.get(name);
     if (d == null || d.kind() != kind) {
@@ -152,12 +174,20 @@ public final class BlockRegistry {
     return prober.probe(input);
   }
 
-  /** Reads the probe bytes of an open node: its head and, when the head is not all of it, its tail. */
+  /**
+   * Reads the probe bytes of an open node: its head and, when the head is not all of it, its tail.
+   *
+   * @throws IOException when reading the node fails
+   */
   public static ProbeInput probeInput(BlockDevice dev, String fileName) throws IOException {
     return Prober.input(dev, fileName);
   }
 
-  /** Splits {@code proto:rest} when {@code proto} names a protocol driver; else the default protocol. */
+  /**
+   * Splits {@code proto:rest} when {@code proto} names a protocol driver; else the default protocol.
+   *
+   * @throws NoSuchDriverException when the prefix is not a protocol's and no default protocol is installed
+   */
   public Location parseLocation(String filename) throws NoSuchDriverException {
     int colon = filename.indexOf(':');
     if (colon > 0) {
@@ -189,6 +219,12 @@ public final class BlockRegistry {
   /**
    * Opens {@code filename} as qemu-img does; see the class comment. {@code params.options()} may
    * hold {@code backing.*} options (or {@code backing=null}) for the backing image.
+   *
+   * @throws io.blockkit.api.error.UnknownFormatException when no driver claims the image
+   * @throws io.blockkit.api.error.MissingDriverException when the image is a known format without an installed driver
+   * @throws io.blockkit.api.error.NoSuchDriverException when a named driver is not installed
+   * @throws io.blockkit.api.error.BackingChainException when the backing chain cannot be opened
+   * @throws IOException when a driver fails to open its node; nodes already open are closed
    */
   public BlockDevice open(String filename, OpenParams params) throws IOException {
     Objects.requireNonNull(filename, "filename");
@@ -204,6 +240,9 @@ public final class BlockRegistry {
    * Opens a stack described by flat qemu-style options, e.g. {@code
    * driver=vdi,file.driver=blkdebug,file.file.filename=x.vdi}. Without {@code driver}, the format
    * is probed.
+   *
+   * @throws io.blockkit.api.error.InvalidOptionException for an option no node takes
+   * @throws IOException as {@link #open(String, OpenParams)}
    */
   public BlockDevice open(Map<String, String> options, OpenParams params) throws IOException {
     Map<String, String> opts = new LinkedHashMap<>(params.options());
@@ -230,13 +269,21 @@ public final class BlockRegistry {
     create(filename, format, options, OpenParams.defaults());
   }
 
-  /** As {@link #create(String, String, Map)}, opening a backing image with {@code params}. */
+  /**
+   * As {@link #create(String, String, Map)}, opening a backing image with {@code params}.
+   *
+   * @throws IOException as {@link #create(String, String, Map)}
+   */
   public void create(String filename, String format, Map<String, String> options,
       OpenParams params) throws IOException {
     creator.create(filename, format, options, params);
   }
 
-  /** The create options of {@code format}, for {@code -o help}. */
+  /**
+   * The create options of {@code format}, for {@code -o help}.
+   *
+   * @throws NoSuchDriverException when no driver has that name
+   */
   public List<OptionSpec> createOptions(String format) throws NoSuchDriverException {
     return driver(format).createOptions();
   }

@@ -67,6 +67,8 @@ public final class ImageMap {
   /**
    * Walks the range and hands {@code visitor} each merged run. An empty range (a start at or past
    * the end) gives no run.
+   *
+   * @throws IOException when a layer's block status fails, or what {@code visitor} throws
    */
   public void forEach(Visitor visitor) throws IOException {
     if (start < 0 || maxLength < 0) {

@@ -16,6 +16,11 @@ import java.nio.file.Path;
  * itself (library missing, symbol missing, unsupported platform) turns into "unsupported", so
  * callers fall back to portable behaviour; nothing here throws an {@link Error}. {@link
  * NativeOpener} uses the same library to open files by name bytes.
+ *
+ * <p>This class must load without JNA on the class path (the portable fallback hands out {@link
+ * #unavailable()} handles): JNA types appear only in signatures and in the {@code Holder}, never
+ * in a catch clause, which would make the verifier load them ({@link NativeErrors} reads error
+ * codes instead). {@code NoJnaTest} keeps it so.
  */
 final class NativeFiles implements Closeable {
   private static final int SEEK_DATA = 3;
@@ -146,14 +151,16 @@ final class NativeFiles implements Closeable {
     }
     try {
       return libc.lseek(fd, pos, whence);
-    } catch (LastErrorException e) {
-      if (e.getErrorCode() == ENXIO) {
+    } catch (RuntimeException e) {
+      int errno = NativeErrors.errno(e);
+      if (errno == ENXIO) {
         return -1;
       }
       // EINVAL: the file system does not know SEEK_DATA; anything else: do not trust it either
       seekWorks = false;
-      throw new Unsupported("lseek failed with errno " + e.getErrorCode());
-    } catch (LinkageError | RuntimeException e) {
+      throw new Unsupported(errno >= 0 ? "lseek failed with errno " + errno
+          : "lseek unavailable: " + e);
+    } catch (LinkageError e) {
       seekWorks = false;
       throw new Unsupported("lseek unavailable: " + e);
     }
@@ -211,10 +218,12 @@ final class NativeFiles implements Closeable {
     }
     try {
       libc.fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length);
-    } catch (LastErrorException e) {
+    } catch (RuntimeException e) {
       punchWorks = false;
-      throw new Unsupported("fallocate failed with errno " + e.getErrorCode());
-    } catch (LinkageError | RuntimeException e) {
+      int errno = NativeErrors.errno(e);
+      throw new Unsupported(errno >= 0 ? "fallocate failed with errno " + errno
+          : "fallocate unavailable: " + e);
+    } catch (LinkageError e) {
       punchWorks = false;
       throw new Unsupported("fallocate unavailable: " + e);
     }

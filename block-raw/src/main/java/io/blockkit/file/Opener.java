@@ -33,9 +33,13 @@ abstract sealed class Opener permits NativeOpener, PortableOpener {
     }
   }
 
-  /** The native opener where it works, else the portable one. */
+  /**
+   * The native opener where it works, else the portable one. {@link NativeOpener} links against
+   * JNA, so it is not touched at all unless JNA's libc loaded ({@link NativeFiles#libc()}).
+   */
   static Opener forHost(boolean useNative) {
-    return useNative && NativeOpener.usable() ? NativeOpener.INSTANCE : PortableOpener.INSTANCE;
+    return useNative && NativeFiles.libc() != null && NativeOpener.usable()
+        ? NativeOpener.INSTANCE : PortableOpener.INSTANCE;
   }
 
   /**

@@ -55,12 +55,16 @@ public abstract class BlockDriverConformanceTest extends KitSupport {
    * A fresh, writable, open image of at least {@code size} bytes (the device's {@code size()}
    * tells the actual). Its bytes need not be zero unless {@link #freshImagesReadZero()} says so.
    * The kit closes it after the test.
+   *
+   * @throws IOException when the image cannot be made (fails the test)
    */
   protected abstract BlockDevice create(long size) throws IOException;
 
   /**
    * Opens again the image behind {@code closed} (already closed). The default skips the tests
    * that need it.
+   *
+   * @throws IOException when the image cannot be opened again (fails the test)
    */
   protected BlockDevice reopen(BlockDevice closed, boolean readOnly) throws IOException {
     assumeTrue(false, "reopen() not implemented by " + getClass().getSimpleName());
@@ -83,6 +87,8 @@ public abstract class BlockDriverConformanceTest extends KitSupport {
   /**
    * The probe input of an image this driver made. By default, for {@link #claimsByMagic()}
    * drivers, the head and tail of the child of a fresh {@link #create(long)} image.
+   *
+   * @throws IOException when the image cannot be made or read
    */
   protected Optional<ProbeInput> ownImageProbe() throws IOException {
     if (!claimsByMagic()) {
@@ -102,6 +108,8 @@ public abstract class BlockDriverConformanceTest extends KitSupport {
    * Probe inputs of images of other formats, which this driver must not claim. By default, a
    * 1 MiB image of every other FORMAT driver on the class path that can create one on the {@code
    * memory} protocol (none when that protocol is not on the class path).
+   *
+   * @throws IOException when an image cannot be made or read
    */
   protected List<ProbeInput> foreignImageProbes() throws IOException {
     BlockRegistry registry = BlockRegistry.load(getClass().getClassLoader());

@@ -50,7 +50,11 @@ public abstract class ChainConformanceTest extends KitSupport {
   /** The format driver under test. */
   protected abstract BlockDriver driver();
 
-  /** A fresh, empty folder for the chain's images; the kit closes it after the test. */
+  /**
+   * A fresh, empty folder for the chain's images; the kit closes it after the test.
+   *
+   * @throws IOException when the storage cannot be made
+   */
   protected abstract Storage newStorage() throws IOException;
 
   /**
@@ -104,7 +108,11 @@ public abstract class ChainConformanceTest extends KitSupport {
     return true;
   }
 
-  /** The registry the chains are built and opened with: by default {@link #registryWith}. */
+  /**
+   * The registry the chains are built and opened with: by default {@link #registryWith}.
+   *
+   * @throws IOException when the registry cannot load
+   */
   protected BlockRegistry registry() throws IOException {
     return registryWith(driver());
   }
@@ -230,6 +238,8 @@ public abstract class ChainConformanceTest extends KitSupport {
   /**
    * VirtualBox's gh-850: a zeroed range of an overlay must read zeros, and keep reading zeros
    * after reopening, never the parent's data; a discarded range reads zeros or its old data.
+   *
+   * @throws IOException when the driver under test fails
    */
   @Test
   public void zeroedAndDiscardedRangesNeverRevertToTheBacking() throws IOException {
@@ -349,7 +359,11 @@ public abstract class ChainConformanceTest extends KitSupport {
         "a create over a missing backing left an image behind");
   }
 
-  /** Threads writing disjoint parts of one unallocated cluster at once each copy-on-write it. */
+  /**
+   * Threads writing disjoint parts of one unallocated cluster at once each copy-on-write it.
+   *
+   * @throws Exception when the driver under test fails or a writer thread is interrupted
+   */
   @Test
   public void concurrentPartialWritesIntoOneClusterAllLand() throws Exception {
     int c = bench.cluster();

@@ -55,17 +55,27 @@ public abstract class FixtureConformanceTest extends KitSupport {
   /** The driver under test. */
   protected abstract BlockDriver driver();
 
-  /** The known image. */
+  /**
+   * The known image.
+   *
+   * @throws IOException when the fixture cannot be read
+   */
   protected abstract ImageFixture fixture() throws IOException;
 
   /**
    * Puts the fixture's files where the driver reads them and returns the image's filename for
    * the registry ({@code memory:dir/disk.img}, a path, {@code http://...}). Resources it starts
    * can be stopped with {@link #closeAfterTest}.
+   *
+   * @throws IOException when the image cannot be written
    */
   protected abstract String place(ImageFixture fixture) throws IOException;
 
-  /** The registry the image is opened with: by default {@link #registryWith}. */
+  /**
+   * The registry the image is opened with: by default {@link #registryWith}.
+   *
+   * @throws IOException when the registry cannot load
+   */
   protected BlockRegistry registry() throws IOException {
     return registryWith(driver());
   }
@@ -152,6 +162,8 @@ public abstract class FixtureConformanceTest extends KitSupport {
   /**
    * A driver without {@link DriverFeature#WRITE} is refused a read-write open (the registry
    * checks before it is asked); one that declares it opens the image writable.
+   *
+   * @throws IOException when the driver under test fails
    */
   @Test
   public void readWriteOpenFollowsTheDeclaredFeatures() throws IOException {

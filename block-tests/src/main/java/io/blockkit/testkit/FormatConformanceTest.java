@@ -113,7 +113,11 @@ public abstract class FormatConformanceTest extends KitSupport {
     return true;
   }
 
-  /** The registry images are created and opened with: by default {@link #registryWith}. */
+  /**
+   * The registry images are created and opened with: by default {@link #registryWith}.
+   *
+   * @throws IOException when the registry cannot load
+   */
   protected BlockRegistry registry() throws IOException {
     return registryWith(driver());
   }

@@ -26,7 +26,11 @@ public abstract class FormatFixtureConformanceTest extends KitSupport {
   /** The format driver under test. */
   protected abstract BlockDriver driver();
 
-  /** The known image (called once per test). */
+  /**
+   * The known image (called once per test).
+   *
+   * @throws IOException when the fixture cannot be read
+   */
   protected abstract ImageFixture fixture() throws IOException;
 
   /** The format's cluster size, which reads start, end and cross at. */
@@ -34,7 +38,11 @@ public abstract class FormatFixtureConformanceTest extends KitSupport {
     return 4096;
   }
 
-  /** The registry the image is opened with: by default {@link #registryWith}. */
+  /**
+   * The registry the image is opened with: by default {@link #registryWith}.
+   *
+   * @throws IOException when the registry cannot load
+   */
   protected BlockRegistry registry() throws IOException {
     return registryWith(driver());
   }

@@ -102,6 +102,8 @@ public abstract class KitSupport {
    * Every driver the test class path holds, with {@code driver} in place of the driver of the same
    * name (so that the instance under test, a variant or a deliberately broken one, is what the
    * registry probes and opens).
+   *
+   * @throws IOException when the registry cannot load (two drivers with one name)
    */
   public static BlockRegistry registryWith(BlockDriver driver) throws IOException {
     List<BlockDriver> all = new ArrayList<>();
@@ -136,7 +138,7 @@ public abstract class KitSupport {
   }
 
   /**
-   * Bytes drawn from {@code lo..hi} (1 <= lo <= hi <= 255): disjoint ranges tell a backing's
+   * Bytes drawn from {@code lo..hi} ({@code 1 <= lo <= hi <= 255}): disjoint ranges tell a backing's
    * bytes from an overlay's at a glance.
    */
   protected final byte[] randomBytes(int n, int lo, int hi) {
@@ -184,7 +186,11 @@ public abstract class KitSupport {
     assertFalse(buf.hasRemaining(), "write left " + buf.remaining() + " bytes unconsumed");
   }
 
-  /** The whole image (tests keep images small). */
+  /**
+   * The whole image (tests keep images small).
+   *
+   * @throws IOException when the driver under test fails
+   */
   protected static byte[] snapshot(BlockDevice d) throws IOException {
     return readAll(d, 0, Math.toIntExact(d.size()));
   }
@@ -202,7 +208,11 @@ public abstract class KitSupport {
     }
   }
 
-  /** Compares the whole image with {@code model}. */
+  /**
+   * Compares the whole image with {@code model}.
+   *
+   * @throws IOException when the driver under test fails
+   */
   protected final void assertImageEquals(byte[] model, BlockDevice d, String what)
       throws IOException {
     assertEquals(model.length, d.size(), what + ": size" + seedNote());
@@ -213,6 +223,8 @@ public abstract class KitSupport {
    * Walks block status over the whole image: the extents tile it, ZERO extents read zeros and
    * extents holding nonzero bytes are DATA, unless the image leaves them to its backing (not
    * allocated). Returns the extents.
+   *
+   * @throws IOException when the driver under test fails
    */
   protected final List<Extent> assertExtentsTileAndAgree(BlockDevice d, String what)
       throws IOException {
@@ -241,7 +253,11 @@ public abstract class KitSupport {
     return out;
   }
 
-  /** Short block-status queries from random offsets start where asked and stay inside the query. */
+  /**
+   * Short block-status queries from random offsets start where asked and stay inside the query.
+   *
+   * @throws IOException when the driver under test fails
+   */
   protected final void assertShortQueriesObeyTheContract(BlockDevice d) throws IOException {
     long size = d.size();
     for (int i = 0; i < 50 && size > 0; i++) {
@@ -254,7 +270,11 @@ public abstract class KitSupport {
     }
   }
 
-  /** Close is idempotent, and every call on a closed device fails with an IOException. */
+  /**
+   * Close is idempotent, and every call on a closed device fails with an IOException.
+   *
+   * @throws IOException when the driver under test fails
+   */
   protected static void assertCloseIsFinal(BlockDevice d) throws IOException {
     d.close();
     d.close();

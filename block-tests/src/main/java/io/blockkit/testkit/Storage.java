@@ -33,7 +33,11 @@ public abstract class Storage implements Closeable {
     return new MemoryFolder(registry.find("memory").orElseThrow(), "kit-" + KitSupport.newName());
   }
 
-  /** A fresh temporary folder of host files. */
+  /**
+   * A fresh temporary folder of host files.
+   *
+   * @throws IOException when the temporary folder cannot be made
+   */
   public static Storage files() throws IOException {
     return new HostFolder(Files.createTempDirectory("blockkit-kit-"));
   }
@@ -44,10 +48,18 @@ public abstract class Storage implements Closeable {
   /** What the registry opens for the file {@code name} of this folder. */
   public abstract String location(String name);
 
-  /** Stores {@code bytes} as the file {@code name}, replacing it. */
+  /**
+   * Stores {@code bytes} as the file {@code name}, replacing it.
+   *
+   * @throws IOException when the bytes cannot be stored
+   */
   public abstract void put(String name, byte[] bytes) throws IOException;
 
-  /** The bytes of the file {@code name}. */
+  /**
+   * The bytes of the file {@code name}.
+   *
+   * @throws IOException when the object cannot be read
+   */
   public abstract byte[] get(String name) throws IOException;
 
   public abstract boolean exists(String name) throws IOException;

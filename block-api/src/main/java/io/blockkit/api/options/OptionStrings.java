@@ -11,7 +11,11 @@ import java.util.Map;
 public final class OptionStrings {
   private OptionStrings() {}
 
-  /** Splits into an insertion-ordered map; a repeated key is an error. */
+  /**
+   * Splits into an insertion-ordered map; a repeated key is an error.
+   *
+   * @throws InvalidOptionException for a repeated or empty key
+   */
   public static Map<String, String> split(String text) throws InvalidOptionException {
     Map<String, String> out = new LinkedHashMap<>();
     if (text == null || text.isEmpty()) {

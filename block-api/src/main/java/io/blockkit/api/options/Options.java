@@ -34,7 +34,11 @@ public final class Options {
     return EMPTY;
   }
 
-  /** Parses a {@code key=value,...} string against {@code specs}. */
+  /**
+   * Parses a {@code key=value,...} string against {@code specs}.
+   *
+   * @throws InvalidOptionException for a malformed string, an unknown key, a repeated key or a bad value, naming it
+   */
   public static Options parse(String text, Collection<OptionSpec> specs)
       throws InvalidOptionException {
     return of(OptionStrings.split(text), specs);
@@ -43,6 +47,8 @@ public final class Options {
   /**
    * Checks and converts {@code raw} against {@code specs}: an unknown key or a malformed value is
    * an {@link InvalidOptionException} naming the key and what it allows.
+   *
+   * @throws InvalidOptionException for an unknown key or a bad value, naming it and what it allows
    */
   public static Options of(Map<String, String> raw, Collection<OptionSpec> specs)
       throws InvalidOptionException {
@@ -151,7 +157,11 @@ public final class Options {
     return Optional.ofNullable(values.get(key));
   }
 
-  /** A copy with {@code key} set to {@code value} (checked against the same specs). */
+  /**
+   * A copy with {@code key} set to {@code value} (checked against the same specs).
+   *
+   * @throws InvalidOptionException when {@code key} is unknown or {@code value} is bad
+   */
   public Options with(String key, String value) throws InvalidOptionException {
     Map<String, String> raw = new LinkedHashMap<>();
     for (String k : explicit) {

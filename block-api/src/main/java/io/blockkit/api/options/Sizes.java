@@ -21,6 +21,7 @@ public final class Sizes {
    * whole number of bytes.
    *
    * @param what names the value in the error message, e.g. {@code "option 'size'"}
+   * @throws InvalidOptionException naming {@code what} when {@code text} is not a size, is negative or overflows
    */
   public static long parse(String text, String what) throws InvalidOptionException {
     String t = text == null ? "" : text.trim();

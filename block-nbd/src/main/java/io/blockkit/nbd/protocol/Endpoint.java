@@ -67,7 +67,11 @@ public record Endpoint(String host, int port, Path socket) {
     return ch;
   }
 
-  /** Opens a listening channel (blocking). */
+  /**
+   * Opens a listening channel (blocking).
+   *
+   * @throws IOException when the address cannot be bound (in use, no permission)
+   */
   public ServerSocketChannel listen(int backlog) throws IOException {
     ServerSocketChannel ch = isUnix() ? ServerSocketChannel.open(StandardProtocolFamily.UNIX)
         : ServerSocketChannel.open();

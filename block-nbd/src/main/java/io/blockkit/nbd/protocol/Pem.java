@@ -36,7 +36,11 @@ public final class Pem {
 
   private Pem() {}
 
-  /** The certificates of {@code file}, in order (a chain: the leaf first). */
+  /**
+   * The certificates of {@code file}, in order (a chain: the leaf first).
+   *
+   * @throws IOException when the file cannot be read or holds no valid certificate, naming it
+   */
   public static List<X509Certificate> certificates(Path file) throws IOException {
     List<X509Certificate> out = new ArrayList<>();
     for (Block b : blocks(file)) {
@@ -57,7 +61,11 @@ public final class Pem {
     return out;
   }
 
-  /** The private key of {@code file}. */
+  /**
+   * The private key of {@code file}.
+   *
+   * @throws IOException when the file cannot be read or holds no supported private key, naming it
+   */
   public static PrivateKey privateKey(Path file) throws IOException {
     for (Block b : blocks(file)) {
       switch (b.type()) {

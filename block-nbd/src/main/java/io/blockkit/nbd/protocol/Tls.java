@@ -52,6 +52,7 @@ public final class Tls {
    * @param key its private key (with {@code certificate})
    * @param verifyPeer false to accept any server certificate (encryption without
    *     authentication)
+   * @throws IOException when a PEM file cannot be read or the TLS context cannot be made
    */
   public static SSLContext clientContext(Path ca, Path certificate, Path key, boolean verifyPeer)
       throws IOException {

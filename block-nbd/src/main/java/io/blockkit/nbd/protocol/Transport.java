@@ -32,7 +32,11 @@ public abstract class Transport implements Closeable {
    */
   public abstract void readFully(ByteBuffer dst) throws IOException;
 
-  /** Writes every remaining byte of {@code srcs}, in order, as one uninterrupted unit. */
+  /**
+   * Writes every remaining byte of {@code srcs}, in order, as one uninterrupted unit.
+   *
+   * @throws IOException when the connection fails
+   */
   public abstract void write(ByteBuffer... srcs) throws IOException;
 
   /** Ends reading: the reader's current and later reads see the end of the stream. */
@@ -82,12 +86,22 @@ public abstract class Transport implements Closeable {
     return fill(8).getLong();
   }
 
-  /** An unsigned 16-bit value. */
+  /**
+   * An unsigned 16-bit value.
+   *
+   * @throws java.io.EOFException when the peer closed the connection first
+   * @throws IOException when the connection fails
+   */
   public final int readShort() throws IOException {
     return fill(2).getShort() & 0xffff;
   }
 
-  /** Reads and drops {@code n} bytes. */
+  /**
+   * Reads and drops {@code n} bytes.
+   *
+   * @throws java.io.EOFException when the peer closed the connection first
+   * @throws IOException when the connection fails
+   */
   public final void skip(long n) throws IOException {
     ByteBuffer sink = ByteBuffer.allocate((int) Math.min(n, 64 << 10));
     long left = n;

@@ -8,14 +8,22 @@ import java.nio.charset.StandardCharsets;
 public final class Wire {
   private Wire() {}
 
-  /** Sends an option request: IHAVEOPT, the option, its length, its data. */
+  /**
+   * Sends an option request: IHAVEOPT, the option, its length, its data.
+   *
+   * @throws IOException when the connection fails
+   */
   public static void sendOption(Transport t, int option, ByteBuffer data) throws IOException {
     ByteBuffer h = ByteBuffer.allocate(16);
     h.putLong(Nbd.OPTS_MAGIC).putInt(option).putInt(data.remaining()).flip();
     t.write(h, data);
   }
 
-  /** Sends an option reply: the reply magic, the option echoed, the type, the length, the data. */
+  /**
+   * Sends an option reply: the reply magic, the option echoed, the type, the length, the data.
+   *
+   * @throws IOException when the connection fails
+   */
   public static void sendOptionReply(Transport t, int option, int type, ByteBuffer data)
       throws IOException {
     ByteBuffer h = ByteBuffer.allocate(20);
@@ -35,7 +43,12 @@ public final class Wire {
     return new String(bytes, StandardCharsets.UTF_8);
   }
 
-  /** A buffer of {@code n} bytes read from {@code t}, flipped for reading. */
+  /**
+   * A buffer of {@code n} bytes read from {@code t}, flipped for reading.
+   *
+   * @throws java.io.EOFException when the peer closed the connection first
+   * @throws IOException when the connection fails
+   */
   public static ByteBuffer read(Transport t, int n) throws IOException {
     ByteBuffer b = ByteBuffer.allocate(n);
     t.readFully(b);

@@ -112,6 +112,7 @@ public final class NbdServer implements Closeable {
    * the last client has left.
    *
    * @throws IOException when the final flush of the device failed
+   * @throws InterruptedException when this thread is interrupted while waiting
    */
   public void awaitTermination() throws InterruptedException, IOException {
     terminated.await();
@@ -120,7 +121,11 @@ public final class NbdServer implements Closeable {
     }
   }
 
-  /** As {@link #awaitTermination()}, giving up after the timeout; true when it stopped. */
+  /**
+   * As {@link #awaitTermination()}, giving up after the timeout; true when it stopped.
+   *
+   * @throws InterruptedException when this thread is interrupted while waiting
+   */
   public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
     return terminated.await(timeout, unit);
   }
