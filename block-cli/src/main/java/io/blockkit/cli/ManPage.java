@@ -62,8 +62,8 @@ final class ManPage {
       paragraphs(s.usageMessage().footer());
     }
     line(".SH ENVIRONMENT");
-    definition("JAVA_HOME", "The Java runtime (17 or later) the launcher runs; without it, the "
-        + "runtime bundled with blockkit, then java on the PATH.");
+    definition("JAVA_HOME", "The Java (17 or later) blockkit runs on, unless the installation "
+        + "has a runtime/ folder of its own; without it, java on the PATH.");
     definition("BLOCKKIT_PLUGIN_PATH", "Plugin jars or folders of jars, in addition to plugins/ "
         + "beside the tool and --plugin-path.");
     definition("BLOCKKIT_JAVA_OPTS", "Extra options for the Java virtual machine, such as "
