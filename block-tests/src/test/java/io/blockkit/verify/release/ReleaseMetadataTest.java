@@ -94,13 +94,22 @@ class ReleaseMetadataTest {
     }
   }
 
-  /** The modules of a plain build with jar packaging (the BOM and profile-only modules aside). */
+  /**
+   * The modules of a plain build with jar packaging (the BOM, profile-only modules and modules
+   * that skip deployment, such as block-dist whose archive is a release download, aside).
+   */
   private Map<String, Element> publishedModules() throws IOException {
     Map<String, Element> out = new TreeMap<>();
     List<String> problems = new ArrayList<>();
     for (Element m : ProjectFiles.children(parent, "modules", "module")) {
       Element pom = ProjectFiles.pom(root.resolve(m.getTextContent().trim()).resolve("pom.xml"));
       String packaging = ProjectFiles.text(pom, "packaging");
+      Element properties = ProjectFiles.child(pom, "properties");
+      boolean notDeployed = properties != null
+          && ProjectFiles.text(properties, "maven.deploy.skip").equals("true");
+      if (notDeployed) {
+        continue;
+      }
       if (packaging.isEmpty() || packaging.equals("jar")) {
         out.put(ProjectFiles.text(pom, "artifactId"), pom);
       } else if (!packaging.equals("pom")) {
