@@ -76,4 +76,19 @@ class StartupClassesTest {
       assertEquals(List.of(), jna, "JNA loaded by: blockkit " + String.join(" ", c));
     }
   }
+
+  @Test
+  void withoutJnaOnTheClassPathImagesThatAreNoHostFilesStillOpen() throws Exception {
+    String path = System.getProperty("java.class.path");
+    String withoutJna = String.join(java.io.File.pathSeparator, java.util.Arrays.stream(
+        path.split(java.io.File.pathSeparator)).filter(e -> !e.contains("jna")).toList());
+    assertTrue(withoutJna.length() < path.length(), "no JNA jar on the class path: " + path);
+    List<String> cmd = new ArrayList<>(List.of(Proc.javaBin(), "-cp", withoutJna,
+        Main.class.getName(), "info", "-f", "raw", "memory:startup-no-such-image"));
+    Cli.Result r = Proc.run(cmd, Map.of(), 120);
+    // the memory protocol's own answer, not a NoClassDefFoundError from the JNA preload
+    assertEquals(1, r.code(), r.err());
+    assertTrue(r.err().contains("memory:startup-no-such-image") && !r.err().contains("jna"),
+        r.err());
+  }
 }
