@@ -38,6 +38,7 @@ final class BlockkitCommand extends BaseCommand {
     m.put("compact", CompactCommand.class);
     m.put("bench", BenchCommand.class);
     m.put("serve", ServeCommand.class);
+    m.put("snapshot", SnapshotCommand.class);
     m.put("drivers", DriversCommand.class);
     return Collections.unmodifiableMap(m);
   }
