@@ -162,6 +162,7 @@ final class CheckCommand extends BaseCommand {
     putIfSet(m, "total-clusters", r.totalClusters());
     putIfSet(m, "allocated-clusters", r.allocatedClusters());
     putIfSet(m, "fragmented-clusters", r.fragmentedClusters());
+    putIfSet(m, "compressed-clusters", r.compressedClusters());
     return m;
   }
 
@@ -196,7 +197,8 @@ final class CheckCommand extends BaseCommand {
       o.printf(Locale.ROOT, "%d/%d = %.2f%% allocated, %.2f%% fragmented, %.2f%% compressed "
           + "clusters%n", r.allocatedClusters(), r.totalClusters(),
           r.allocatedClusters() * 100.0 / r.totalClusters(),
-          frag * 100.0 / r.allocatedClusters(), 0.0);
+          frag * 100.0 / r.allocatedClusters(),
+          Math.max(0, r.compressedClusters()) * 100.0 / r.allocatedClusters());
     }
     if (r.imageEndOffset() > 0) {
       o.println("Image end offset: " + r.imageEndOffset());
