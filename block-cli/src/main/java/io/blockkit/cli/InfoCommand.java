@@ -35,12 +35,17 @@ final class InfoCommand extends BaseCommand {
       + "top first (JSON: a list).")
   boolean backingChain;
 
-  @Parameters(paramLabel = "FILE", description = "The image: a path or PROTOCOL:NAME.")
-  String file;
+  @Parameters(paramLabel = "FILE", arity = "1..*", description = "The image: a path or "
+      + "PROTOCOL:NAME. Several images: one block each (JSON: an array).")
+  List<String> files;
 
   @Override
   public Integer call() throws Exception {
     boolean json = json(output);
+    return Batch.run(this, files, json, false, Batch.ZERO_IS_BEST, file -> info(file, json));
+  }
+
+  private int info(String file, boolean json) throws Exception {
     List<ImageInfo> infos = new ArrayList<>();
     List<String> names = new ArrayList<>();
     List<List<SnapshotInfo>> snapshots = new ArrayList<>();
