@@ -97,10 +97,12 @@ final class ConvertCommand extends BaseCommand {
   @Option(names = {"-q", "--quiet"}, description = "No progress output.")
   boolean quiet;
 
-  @Parameters(index = "0", paramLabel = "SRC", arity = "0..1")
+  @Parameters(index = "0", paramLabel = "SRC", arity = "0..1",
+      description = "The source image: a path or PROTOCOL:NAME.")
   String source;
 
-  @Parameters(index = "1", paramLabel = "DST", arity = "0..1")
+  @Parameters(index = "1", paramLabel = "DST", arity = "0..1",
+      description = "The target image, created (replaced if present) unless -n is given.")
   String target;
 
   @Override
