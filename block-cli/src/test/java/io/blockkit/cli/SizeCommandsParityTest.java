@@ -97,10 +97,12 @@ class SizeCommandsParityTest {
         twins("p.raw")[0].toString(), "8M").code());
     Cli.run("resize", "-f", "raw", "--preallocation=full", img[1].toString(), "8M")
         .assertOneLineError(1);
-    Path vdi = dir.resolve("v.vdi");
-    Qemu.run("create", "-q", "-f", "vdi", vdi.toString(), "1M");
-    assertEquals(1, Qemu.run("resize", vdi.toString(), "2M").code());
-    Cli.run("resize", vdi.toString(), "2M").assertOneLineError(1);
+    // a format that cannot resize fails in both (qemu-img 7.2 cannot resize VDI: see below)
+    Path vpc = dir.resolve("v.vhd");
+    Qemu.run("create", "-q", "-f", "vpc", vpc.toString(), "1M");
+    Cli.Result theirs = Qemu.run("resize", "-f", "vpc", vpc.toString(), "20M");
+    Cli.Result mine = Cli.run("resize", "-f", "vpc", vpc.toString(), "20M");
+    assertEquals(theirs.code(), mine.code(), mine.err());
     assertArrayEquals(Files.readAllBytes(img[0]), Files.readAllBytes(img[1]));
   }
 
@@ -138,8 +140,8 @@ class SizeCommandsParityTest {
       assertEquals(0, theirs.code(), Arrays.toString(c) + theirs.err());
       assertEquals(theirs.out(), Cli.ok(with(c, img[1].toString())).out(), Arrays.toString(c));
     }
-    String[][] errors = {{"measure", "-O", "vdi", "--size", "1G"},
-        {"measure", "-O", "raw", "--size", "1G", "FILE"}, {"measure", "-O", "raw"}};
+    String[][] errors = {{"measure", "-O", "raw", "--size", "1G", "FILE"},
+        {"measure", "-O", "raw"}};
     for (String[] c : errors) {
       Cli.Result theirs = Qemu.run(with(c, img[0].toString()));
       String mine = Cli.run(with(c, img[1].toString())).assertOneLineError(1);
@@ -148,14 +150,29 @@ class SizeCommandsParityTest {
     }
   }
 
+  /** VDI is where blockkit does more than qemu-img 7.2: it measures, resizes and amends VDI. */
   @Test
-  void amendIsRefusedAsQemuRefusesItForRawAndVdi() throws Exception {
-    Path[] img = twins("a.raw");
-    Path vdi = dir.resolve("a.vdi");
+  void vdiMeasureResizeAndAmendWhereQemuRefuses() throws Exception {
+    assertEquals(1, Qemu.run("measure", "-O", "vdi", "--size", "1G").code());
+    assertTrue(Cli.ok("measure", "-O", "vdi", "--size", "1G").out().startsWith("required size: "));
+    Path vdi = dir.resolve("grow.vdi");
     Qemu.run("create", "-q", "-f", "vdi", vdi.toString(), "1M");
+    assertEquals(1, Qemu.run("amend", "-o", "comment=x", vdi.toString()).code());
+    String line = Cli.run("amend", "-o", "static=on", vdi.toString()).assertOneLineError(1);
+    assertTrue(line.contains("Invalid option 'static'"), line);
+    Cli.ok("resize", vdi.toString(), "2M");
+    assertEquals(0, Qemu.run("check", vdi.toString()).code());
+    assertTrue(Qemu.run("info", vdi.toString()).out().contains("(2097152 bytes)"));
+  }
+
+  @Test
+  void amendIsRefusedAsQemuRefusesItForRawAndVmdk() throws Exception {
+    Path[] img = twins("a.raw");
+    Path vdi = dir.resolve("a.vmdk");
+    Qemu.run("create", "-q", "-f", "vmdk", vdi.toString(), "1M");
     byte[] vdiBytes = Files.readAllBytes(vdi);
     String[][] cases = {{"amend", "-f", "raw", "-o", "size=8M", "FILE"},
-        {"amend", "-f", "raw", "FILE"}, {"amend", "-o", "static=on", vdi.toString()}};
+        {"amend", "-f", "raw", "FILE"}, {"amend", "-o", "zeroed_grain=on", vdi.toString()}};
     for (String[] c : cases) {
       Cli.Result theirs = Qemu.run(with(c, img[0].toString()));
       String mine = Cli.run(with(c, img[1].toString())).assertOneLineError(1);
