@@ -12,7 +12,8 @@ import java.util.List;
  * error line on standard error) and:
  * <ul>
  *   <li>human output is each image's block in argument order, separated by a blank line; blocks
- *       that do not name their image themselves begin with {@code image: NAME};
+ *       that do not name their image themselves begin with {@code image: NAME}; an image that
+ *       prints nothing (it failed, or {@code check -q}) has no block;
  *   <li>JSON output is one array whose element i is what the command prints for image i alone,
  *       or {@code null} when that image failed;
  *   <li>the exit code is the worst of the images' codes, by the command's {@link Severity}.
@@ -77,8 +78,8 @@ final class Batch {
         elements.add(failed || t.isEmpty() ? "null" : t.replace("\n", "\n    "));
         continue;
       }
-      if (failed && text.getBuffer().length() == 0) {
-        continue;
+      if (text.getBuffer().length() == 0) {
+        continue; // failed, or quiet: no block, not even its name
       }
       if (printed) {
         env.out.println();

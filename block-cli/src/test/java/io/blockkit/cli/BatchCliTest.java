@@ -88,6 +88,9 @@ class BatchCliTest {
     assertEquals(2, Cli.run("check", corrupt, leaks).code());
     assertEquals(1, Cli.run("check", corrupt, missing).code());
     assertEquals(63, Cli.run("check", "-f", "raw", clean, clean).code());
+    Cli.Result quiet = Cli.run("check", "-q", clean, leaks);
+    assertEquals("", quiet.out(), "-q: no blocks, not even their names");
+    assertEquals(3, quiet.code());
     // a format without checks (a probed raw file) ranks below any finding
     assertEquals(63, Cli.run("check", clean, raw).code());
     assertEquals(3, Cli.run("check", raw, leaks).code());
