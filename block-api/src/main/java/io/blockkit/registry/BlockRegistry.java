@@ -230,10 +230,17 @@ public final class BlockRegistry {
     create(filename, format, options, OpenParams.defaults());
   }
 
-  /** As {@link #create(String, String, Map)}, opening a backing image with {@code params}. */
-  public void create(String filename, String format, Map<String, String> options,
+  /**
+   * As {@link #create(String, String, Map)}, opening a backing image with {@code params}.
+   *
+   * @return the further files the format made beside the image (a multi-file VMDK's extents),
+   *     which a caller that abandons the new image must delete along with it; empty for
+   *     single-file formats. A create that fails deletes them itself.
+   * @throws IOException when the image cannot be created; nothing it made is left behind
+   */
+  public List<Location> create(String filename, String format, Map<String, String> options,
       OpenParams params) throws IOException {
-    creator.create(filename, format, options, params);
+    return creator.create(filename, format, options, params);
   }
 
   /** The create options of {@code format}, for {@code -o help}. */

@@ -15,7 +15,8 @@ import picocli.CommandLine.Command;
 final class BlockkitCommand extends BaseCommand {
   /** The subcommands' names, in help order: a new command is one entry here and one in {@link #command}. */
   static final List<String> NAMES = List.of("info", "create", "check", "convert", "map", "compare",
-      "commit", "rebase", "resize", "amend", "measure", "compact", "bench", "serve", "drivers");
+      "commit", "rebase", "resize", "amend", "measure", "compact", "bench", "serve", "snapshot",
+      "drivers");
 
   /**
    * The class of the subcommand {@code name}, or null for an unknown name. A switch rather than a
@@ -40,6 +41,7 @@ final class BlockkitCommand extends BaseCommand {
       case "compact" -> CompactCommand.class;
       case "bench" -> BenchCommand.class;
       case "serve" -> ServeCommand.class;
+      case "snapshot" -> SnapshotCommand.class;
       case "drivers" -> DriversCommand.class;
       default -> null;
     };
