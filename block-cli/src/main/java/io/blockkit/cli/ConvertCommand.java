@@ -74,8 +74,8 @@ final class ConvertCommand extends BaseCommand {
       + "target stack (needs -n).")
   boolean targetImageOpts;
 
-  @Option(names = "-c", description = "Compress the target (no blockkit format supports "
-      + "compression; accepted so that the error matches qemu-img's).")
+  @Option(names = "-c", description = "Compress the target (formats that offer compressed "
+      + "writes, such as qcow2); writes then complete out of order, compressing in parallel.")
   boolean compress;
 
   @Option(names = "-t", paramLabel = "CACHE", description = "Target cache mode (accepted for "
@@ -126,8 +126,8 @@ final class ConvertCommand extends BaseCommand {
     }
     IoModes.checkCache(targetCache, "cache");
     IoModes.checkCache(sourceCache, "source cache");
-    if (compress) {
-      throw new CliException(1, "Compression not supported for this file format");
+    if (compress && noCreate) {
+      throw new CliException(1, "-c applies to new targets only (not with -n)");
     }
     if (targetIsZero && !noCreate) {
       throw new CliException(1, "--target-is-zero requires use of -n flag");
@@ -148,7 +148,7 @@ final class ConvertCommand extends BaseCommand {
     Progress progress = new Progress(env.out, progressMode());
     try (BlockDevice src = env.open(source, imageOpts, format, true, forceShare)) {
       Convert c = Convert.from(src).sparseSize(minSparse).inFlight(inFlight)
-          .outOfOrder(outOfOrder).salvage(salvage).progress(progress).warnings(env.warnings());
+          .outOfOrder(outOfOrder).compress(compress).salvage(salvage).progress(progress).warnings(env.warnings());
       if (noCreate) {
         try (BlockDevice dst = env.open(target, targetImageOpts,
             targetImageOpts ? null : outFormat, false, false)) {
