@@ -78,6 +78,10 @@ final class ConvertCommand extends BaseCommand {
       + "writes, such as qcow2); writes then complete out of order, compressing in parallel.")
   boolean compress;
 
+  @Option(names = "-C", description = "Copy offload: where source and target are plain files "
+      + "(raw to raw), the kernel copies the data; zero runs are still left out as -S says.")
+  boolean copyOffload;
+
   @Option(names = "-t", paramLabel = "CACHE", description = "Target cache mode (accepted for "
       + "qemu-img compatibility; blockkit writes through the page cache, flushing at the end).")
   String targetCache;
@@ -126,6 +130,9 @@ final class ConvertCommand extends BaseCommand {
     }
     IoModes.checkCache(targetCache, "cache");
     IoModes.checkCache(sourceCache, "source cache");
+    if (compress && copyOffload) {
+      throw new CliException(1, "Cannot enable copy offloading when -c is used");
+    }
     if (compress && noCreate) {
       throw new CliException(1, "-c applies to new targets only (not with -n)");
     }
@@ -148,7 +155,7 @@ final class ConvertCommand extends BaseCommand {
     Progress progress = new Progress(env.out, progressMode());
     try (BlockDevice src = env.open(source, imageOpts, format, true, forceShare)) {
       Convert c = Convert.from(src).sparseSize(minSparse).inFlight(inFlight)
-          .outOfOrder(outOfOrder).compress(compress).salvage(salvage).progress(progress).warnings(env.warnings());
+          .outOfOrder(outOfOrder).compress(compress).copyOffload(copyOffload).salvage(salvage).progress(progress).warnings(env.warnings());
       if (noCreate) {
         try (BlockDevice dst = env.open(target, targetImageOpts,
             targetImageOpts ? null : outFormat, false, false)) {

@@ -54,6 +54,7 @@ public final class Convert {
   private boolean salvage;
   private boolean targetIsZero;
   private boolean compress;
+  private boolean offload;
   private ProgressListener progress = ProgressListener.NONE;
   private Cancellation cancel = new Cancellation();
   private Consumer<String> warnings = System.err::println;
@@ -151,6 +152,18 @@ public final class Convert {
     return this;
   }
 
+  /**
+   * Copy offload (qemu-img's {@code -C}): where source and target both lie in local files at the
+   * same offsets ({@link BlockDevice#hostFile}, such as raw to raw), data is copied by the kernel
+   * without passing through this process; zero runs are still found (in a mapped view of the
+   * source) and left out as {@link #sparseSize} says. Elsewhere an ordinary copy. Not with
+   * {@link #compress}.
+   */
+  public Convert copyOffload(boolean on) {
+    this.offload = on;
+    return this;
+  }
+
   /** With {@link #into}: the target already reads as zeros, so zero runs need no write. */
   public Convert targetIsZero(boolean on) {
     this.targetIsZero = on;
@@ -190,6 +203,10 @@ public final class Convert {
     if (inFlight < 1 || inFlight > MAX_IN_FLIGHT) {
       throw new InvalidOptionException("Requests in flight must be between 1 and "
           + MAX_IN_FLIGHT + ", not " + inFlight);
+    }
+    if (offload && compress) {
+      throw new InvalidOptionException("Copy offloading and compression cannot be combined: "
+          + "compressed data must pass through this process");
     }
     if (target == null && existing == null) {
       throw new IllegalStateException("no target: call to() or into()");
@@ -261,7 +278,7 @@ public final class Convert {
   private ConvertResult copy(BlockDevice dst, long size, boolean zero) throws IOException {
     Tracker t = new Tracker(progress, size);
     Copier c = new Copier(source, dst, size, planner(), sparseSize, zero, salvage, inFlight,
-        outOfOrder || compress, t, cancel, "convert");
+        outOfOrder || compress, offload, t, cancel, "convert");
     t.start();
     boolean ok = false;
     try {
