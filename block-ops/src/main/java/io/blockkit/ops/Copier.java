@@ -105,7 +105,8 @@ final class Copier {
     this.cancel = cancel;
     this.what = what;
     // a salvage reads sector by sector around errors: only through the device
-    this.srcFile = salvage || src.backing().isPresent() ? null : src.hostFile().orElse(null);
+    this.srcFile = salvage || src.backing().isPresent() ? null
+        : src.hostFile().orElse(null);
     this.dstFile = offload && srcFile != null && dst.capabilities().contains(Capability.WRITE)
         ? dst.hostFile().orElse(null) : null;
   }
