@@ -31,20 +31,21 @@ def sh(cmd, **kw):
 
 
 def timed(cmd, env=None):
-    """Wall time of one command, plus its output and peak RSS (KiB) via /usr/bin/time."""
-    t = ["/usr/bin/time", "-f", "%M"] if os.path.exists("/usr/bin/time") else []
+    """Wall time of one command, its output, and peak RSS (KiB) and CPU seconds via /usr/bin/time."""
+    t = ["/usr/bin/time", "-f", "%M %U %S"] if os.path.exists("/usr/bin/time") else []
     start = time.perf_counter()
     p = subprocess.run(t + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        env=dict(os.environ, **env) if env else None)
     wall = time.perf_counter() - start
     if p.returncode != 0:
         raise RuntimeError("failed (%d): %s\n%s" % (p.returncode, " ".join(cmd), p.stderr[-2000:]))
-    rss = None
+    rss = cpu = None
     if t:
         last = p.stderr.strip().splitlines()[-1:]
-        if last and last[0].isdigit():
-            rss = int(last[0])
-    return wall, p.stdout, rss
+        m = re.fullmatch(r"(\d+) ([0-9.]+) ([0-9.]+)", last[0]) if last else None
+        if m:
+            rss, cpu = int(m.group(1)), float(m.group(2)) + float(m.group(3))
+    return wall, p.stdout, rss, cpu
 
 
 def run_completed(out):
@@ -110,6 +111,7 @@ class Bench:
         if not self.wanted(name):
             return
         ratios, inner_ratios, q_times, b_times, q_rss, b_rss = [], [], [], [], [], []
+        cpu_ratios = []
         for r in range(self.args.runs):
             order = [("q", qemu_cmd), ("b", bk_cmd)]
             if r % 2:
@@ -125,6 +127,8 @@ class Bench:
             q_times.append(q[0])
             b_times.append(b[0])
             ratios.append(b[0] / q[0])
+            if q[3] and b[3]:
+                cpu_ratios.append(b[3] / q[3])
             if q[2]:
                 q_rss.append(q[2])
             if b[2]:
@@ -140,6 +144,7 @@ class Bench:
             "ratio": statistics.median(ratios), "min": min(ratios), "max": max(ratios),
             "qemu_rss_mib": max(q_rss) / 1024 if q_rss else None,
             "blockkit_rss_mib": max(b_rss) / 1024 if b_rss else None,
+            "cpu_ratio": statistics.median(cpu_ratios) if cpu_ratios else None,
         }
         if inner_ratios:
             row["inner_ratio"] = statistics.median(inner_ratios)
@@ -269,16 +274,18 @@ class Bench:
 
     def report(self):
         print("| workload | qemu-img median (s) | blockkit median (s) | ratio median | min | max |"
-              " peak RSS qemu-img / blockkit (MiB) |")
-        print("|---|---|---|---|---|---|---|")
+              " CPU-time ratio | peak RSS qemu-img / blockkit (MiB) |")
+        print("|---|---|---|---|---|---|---|---|")
         for r in self.rows:
             rss = ""
             if r["qemu_rss_mib"] and r["blockkit_rss_mib"]:
                 rss = "%.0f / %.0f" % (r["qemu_rss_mib"], r["blockkit_rss_mib"])
-            print("| %s | %.3f | %.3f | **%.2f** | %.2f | %.2f | %s |" % (
-                r["workload"], r["qemu_s"], r["blockkit_s"], r["ratio"], r["min"], r["max"], rss))
+            cpu = "%.2f" % r["cpu_ratio"] if r.get("cpu_ratio") else ""
+            print("| %s | %.3f | %.3f | **%.2f** | %.2f | %.2f | %s | %s |" % (
+                r["workload"], r["qemu_s"], r["blockkit_s"], r["ratio"], r["min"], r["max"], cpu,
+                rss))
             if "inner_ratio" in r:
-                print("| %s (in-tool 'Run completed' time) | | | **%.2f** | %.2f | %.2f | |" % (
+                print("| %s (in-tool 'Run completed' time) | | | **%.2f** | %.2f | %.2f | | |" % (
                     r["workload"], r["inner_ratio"], r["inner_min"], r["inner_max"]))
         print()
         if hasattr(self, "floor"):
