@@ -173,11 +173,12 @@ class Bench:
         self.formats()
         self.nbd()
         self.pair("start-up: --version", ["qemu-img", "--version"], bk + ["--version"])
-        self.pair("convert 2 GiB full VDI -> raw",
+        size = "%d MiB" % (self.args.full_size // MIB) if self.args.quick else "2 GiB"
+        self.pair("convert %s full VDI -> raw" % size,
                   ["qemu-img", "convert", "-f", "vdi", "-O", "raw", p("full.vdi"), p("o.raw")],
                   bk + ["convert", "-f", "vdi", "-O", "raw", p("full.vdi"), p("o.raw")],
                   prepare=self.rm("o.raw"))
-        self.pair("convert 2 GiB raw -> VDI",
+        self.pair("convert %s raw -> VDI" % size,
                   ["qemu-img", "convert", "-f", "raw", "-O", "vdi", p("full.raw"), p("o.vdi")],
                   bk + ["convert", "-f", "raw", "-O", "vdi", p("full.raw"), p("o.vdi")],
                   prepare=self.rm("o.vdi"))
