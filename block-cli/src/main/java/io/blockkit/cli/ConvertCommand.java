@@ -79,9 +79,13 @@ final class ConvertCommand extends BaseCommand {
       + "target stack (needs -n).")
   boolean targetImageOpts;
 
-  @Option(names = "-c", description = "Compress the target (no blockkit format supports "
-      + "compression; accepted so that the error matches qemu-img's).")
+  @Option(names = "-c", description = "Compress the target (formats that offer compressed "
+      + "writes, such as qcow2); writes then complete out of order, compressing in parallel.")
   boolean compress;
+
+  @Option(names = "-C", description = "Copy offload: where source and target are plain files "
+      + "(raw to raw), the kernel copies the data; zero runs are still left out as -S says.")
+  boolean copyOffload;
 
   @Option(names = "-t", paramLabel = "CACHE", description = "Target cache mode (accepted for "
       + "qemu-img compatibility; blockkit writes through the page cache, flushing at the end).")
@@ -133,8 +137,11 @@ final class ConvertCommand extends BaseCommand {
     }
     IoModes.checkCache(targetCache, "cache");
     IoModes.checkCache(sourceCache, "source cache");
-    if (compress) {
-      throw new CliException(1, "Compression not supported for this file format");
+    if (compress && copyOffload) {
+      throw new CliException(1, "Cannot enable copy offloading when -c is used");
+    }
+    if (compress && noCreate) {
+      throw new CliException(1, "-c applies to new targets only (not with -n)");
     }
     if (targetIsZero && !noCreate) {
       throw new CliException(1, "--target-is-zero requires use of -n flag");
@@ -156,7 +163,7 @@ final class ConvertCommand extends BaseCommand {
     OpenParams srcParams = env.params(format, true, forceShare).withOptions(snapshotOptions());
     try (BlockDevice src = env.open(source, imageOpts, srcParams)) {
       Convert c = Convert.from(src).sparseSize(minSparse).inFlight(inFlight)
-          .outOfOrder(outOfOrder).salvage(salvage).progress(progress).warnings(env.warnings());
+          .outOfOrder(outOfOrder).compress(compress).copyOffload(copyOffload).salvage(salvage).progress(progress).warnings(env.warnings());
       if (noCreate) {
         try (BlockDevice dst = env.open(target, targetImageOpts,
             targetImageOpts ? null : outFormat, false, false)) {
