@@ -6,12 +6,15 @@ producer), then for each of --runs rounds runs qemu-img and blockkit back to bac
 which goes first) and reports blockkit time / qemu-img time as median, min and max.
 
 Usage: scripts/bench-vs-qemu.py [--runs 5] [--dir /dev/shm/blockkit-bench] [--quick]
+                                [--only REGEX] [--skip REGEX]
 """
 import argparse
 import json
 import os
 import re
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -28,20 +31,21 @@ def sh(cmd, **kw):
 
 
 def timed(cmd, env=None):
-    """Wall time of one command, plus its output and peak RSS (KiB) via /usr/bin/time."""
-    t = ["/usr/bin/time", "-f", "%M"] if os.path.exists("/usr/bin/time") else []
+    """Wall time of one command, its output, and peak RSS (KiB) and CPU seconds via /usr/bin/time."""
+    t = ["/usr/bin/time", "-f", "%M %U %S"] if os.path.exists("/usr/bin/time") else []
     start = time.perf_counter()
     p = subprocess.run(t + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        env=dict(os.environ, **env) if env else None)
     wall = time.perf_counter() - start
     if p.returncode != 0:
         raise RuntimeError("failed (%d): %s\n%s" % (p.returncode, " ".join(cmd), p.stderr[-2000:]))
-    rss = None
+    rss = cpu = None
     if t:
         last = p.stderr.strip().splitlines()[-1:]
-        if last and last[0].isdigit():
-            rss = int(last[0])
-    return wall, p.stdout, rss
+        m = re.fullmatch(r"(\d+) ([0-9.]+) ([0-9.]+)", last[0]) if last else None
+        if m:
+            rss, cpu = int(m.group(1)), float(m.group(2)) + float(m.group(3))
+    return wall, p.stdout, rss, cpu
 
 
 def run_completed(out):
@@ -81,14 +85,33 @@ class Bench:
                 sh(["qemu-io", "-f", "vdi", "-c", cmd, self.path("sparse.vdi")])
                 sh(["qemu-io", "-f", "raw", "-c", cmd, self.path("sparse.raw")])
             sh(["qemu-img", "create", "-f", "vdi", self.path("blocks100k.vdi"), "100000M"])
+        if not os.path.exists(self.path("mixed.raw")):
+            # Half compressible (text), half not (noise), 1 MiB each: what -c and
+            # streamOptimized meet in a real disk, without timing zlib on pure noise alone.
+            text = (b"the quick brown fox jumps over the lazy dog 0123456789\n" * 20000)[:MIB]
+            with open(self.path("mixed.raw"), "wb") as f:
+                for i in range(self.args.mixed_size // MIB):
+                    f.write(text if i % 2 == 0 else os.urandom(MIB))
+        for fmt, opts in (("qcow2", []), ("vmdk", []), ("vhdx", []), ("vpc", [])):
+            if not os.path.exists(self.path("full." + fmt)):
+                sh(["qemu-img", "convert", "-f", "raw", "-O", fmt] + opts
+                   + [self.path("full.raw"), self.path("full." + fmt)])
         if not os.path.exists(self.path("largest.vdi")):
             # The largest VDI QEMU allows: 512 TiB - 128 MiB, 536870784 blocks, a 2 GiB map.
             sh(["qemu-img", "create", "-f", "vdi", self.path("largest.vdi"), "562949819203584"])
         # warm the tool (builds the jar and the class-data archive on first use)
         sh(self.bk + ["info", self.path("full.vdi")])
 
+    def wanted(self, name):
+        a = self.args
+        return ((not a.only or re.search(a.only, name))
+                and not (a.skip and re.search(a.skip, name)))
+
     def pair(self, name, qemu_cmd, bk_cmd, prepare=None, inner=False, check=None, bk_env=None):
+        if not self.wanted(name):
+            return
         ratios, inner_ratios, q_times, b_times, q_rss, b_rss = [], [], [], [], [], []
+        cpu_ratios = []
         for r in range(self.args.runs):
             order = [("q", qemu_cmd), ("b", bk_cmd)]
             if r % 2:
@@ -104,6 +127,8 @@ class Bench:
             q_times.append(q[0])
             b_times.append(b[0])
             ratios.append(b[0] / q[0])
+            if q[3] and b[3]:
+                cpu_ratios.append(b[3] / q[3])
             if q[2]:
                 q_rss.append(q[2])
             if b[2]:
@@ -119,6 +144,7 @@ class Bench:
             "ratio": statistics.median(ratios), "min": min(ratios), "max": max(ratios),
             "qemu_rss_mib": max(q_rss) / 1024 if q_rss else None,
             "blockkit_rss_mib": max(b_rss) / 1024 if b_rss else None,
+            "cpu_ratio": statistics.median(cpu_ratios) if cpu_ratios else None,
         }
         if inner_ratios:
             row["inner_ratio"] = statistics.median(inner_ratios)
@@ -144,12 +170,15 @@ class Bench:
         p = self.path
         bk = self.bk
         self.jvm_floor()
+        self.formats()
+        self.nbd()
         self.pair("start-up: --version", ["qemu-img", "--version"], bk + ["--version"])
-        self.pair("convert 2 GiB full VDI -> raw",
+        size = "%d MiB" % (self.args.full_size // MIB) if self.args.quick else "2 GiB"
+        self.pair("convert %s full VDI -> raw" % size,
                   ["qemu-img", "convert", "-f", "vdi", "-O", "raw", p("full.vdi"), p("o.raw")],
                   bk + ["convert", "-f", "vdi", "-O", "raw", p("full.vdi"), p("o.raw")],
                   prepare=self.rm("o.raw"))
-        self.pair("convert 2 GiB raw -> VDI",
+        self.pair("convert %s raw -> VDI" % size,
                   ["qemu-img", "convert", "-f", "raw", "-O", "vdi", p("full.raw"), p("o.vdi")],
                   bk + ["convert", "-f", "raw", "-O", "vdi", p("full.raw"), p("o.vdi")],
                   prepare=self.rm("o.vdi"))
@@ -197,18 +226,67 @@ class Bench:
                       bk_env=small_heap)
         self.sparse_sizes = sparse_sizes
 
+    def formats(self):
+        """convert rows for every format with a writer in both tools."""
+        p = self.p = self.path
+        size = "%d MiB" % (self.args.full_size // MIB) if self.args.quick else "2 GiB"
+        mixed = "%d MiB" % (self.args.mixed_size // MIB)
+
+        def conv(name, src, src_fmt, dst, dst_fmt, extra=()):
+            extra = list(extra)
+            self.pair(name,
+                      ["qemu-img", "convert", "-f", src_fmt, "-O", dst_fmt] + extra + [p(src), p(dst)],
+                      self.bk + ["convert", "-f", src_fmt, "-O", dst_fmt] + extra + [p(src), p(dst)],
+                      prepare=self.rm(dst))
+        for fmt, label in (("qcow2", "qcow2"), ("vmdk", "VMDK monolithicSparse"),
+                           ("vhdx", "VHDX"), ("vpc", "VHD (vpc)")):
+            conv("convert %s raw -> %s" % (size, label), "full.raw", "raw", "o." + fmt, fmt)
+            conv("convert %s %s -> raw" % (size, label), "full." + fmt, fmt, "o.raw", "raw")
+        conv("convert %s half-compressible raw -> qcow2 -c" % mixed, "mixed.raw", "raw",
+             "c.qcow2", "qcow2", ["-c"])
+        conv("convert %s half-compressible raw -> VMDK streamOptimized" % mixed, "mixed.raw",
+             "raw", "c.vmdk", "vmdk", ["-o", "subformat=streamOptimized"])
+
+    def nbd(self):
+        """nbdcopy reading the same image from qemu-nbd and from blockkit serve, on loopback."""
+        if not (shutil.which("nbdcopy") and shutil.which("qemu-nbd")):
+            print("nbdcopy or qemu-nbd missing: NBD rows skipped", file=sys.stderr)
+            return
+        size = "%d MiB" % (self.args.full_size // MIB) if self.args.quick else "2 GiB"
+        for fmt in ("raw", "qcow2"):
+            name = "NBD: nbdcopy of a %s %s export to /dev/null" % (size, fmt)
+            if not self.wanted(name):
+                continue
+            qport, bport = free_port(), free_port()
+            servers = [
+                subprocess.Popen(["qemu-nbd", "-r", "-t", "-f", fmt, "-b", "127.0.0.1", "-p",
+                                  str(qport), "-e", "4", self.path("full." + fmt)]),
+                subprocess.Popen(self.bk + ["serve", "-r", "-t", "-f", fmt, "-b", "127.0.0.1",
+                                            "-p", str(bport), "-e", "4", self.path("full." + fmt)])]
+            try:
+                for port in (qport, bport):
+                    wait_port(port)
+                self.pair(name, ["nbdcopy", "nbd://127.0.0.1:%d" % qport, "/dev/null"],
+                          ["nbdcopy", "nbd://127.0.0.1:%d" % bport, "/dev/null"])
+            finally:
+                for s in servers:
+                    s.send_signal(signal.SIGTERM)
+                    s.wait(timeout=30)
+
     def report(self):
         print("| workload | qemu-img median (s) | blockkit median (s) | ratio median | min | max |"
-              " peak RSS qemu-img / blockkit (MiB) |")
-        print("|---|---|---|---|---|---|---|")
+              " CPU-time ratio | peak RSS qemu-img / blockkit (MiB) |")
+        print("|---|---|---|---|---|---|---|---|")
         for r in self.rows:
             rss = ""
             if r["qemu_rss_mib"] and r["blockkit_rss_mib"]:
                 rss = "%.0f / %.0f" % (r["qemu_rss_mib"], r["blockkit_rss_mib"])
-            print("| %s | %.3f | %.3f | **%.2f** | %.2f | %.2f | %s |" % (
-                r["workload"], r["qemu_s"], r["blockkit_s"], r["ratio"], r["min"], r["max"], rss))
+            cpu = "%.2f" % r["cpu_ratio"] if r.get("cpu_ratio") else ""
+            print("| %s | %.3f | %.3f | **%.2f** | %.2f | %.2f | %s | %s |" % (
+                r["workload"], r["qemu_s"], r["blockkit_s"], r["ratio"], r["min"], r["max"], cpu,
+                rss))
             if "inner_ratio" in r:
-                print("| %s (in-tool 'Run completed' time) | | | **%.2f** | %.2f | %.2f | |" % (
+                print("| %s (in-tool 'Run completed' time) | | | **%.2f** | %.2f | %.2f | | |" % (
                     r["workload"], r["inner_ratio"], r["inner_min"], r["inner_max"]))
         print()
         if hasattr(self, "floor"):
@@ -219,6 +297,23 @@ class Bench:
                 name, d.get("q"), d.get("b")))
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, seconds=30):
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("nothing listens on port %d" % port)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -226,9 +321,12 @@ def main():
     ap.add_argument("--dir", default="/dev/shm/blockkit-bench")
     ap.add_argument("--quick", action="store_true", help="256 MiB full image, 20000 requests")
     ap.add_argument("--keep", action="store_true", help="keep the inputs for the next run")
+    ap.add_argument("--only", help="run only the workloads whose name matches this regex")
+    ap.add_argument("--skip", help="skip the workloads whose name matches this regex")
     args = ap.parse_args()
     args.full_size = 256 * MIB if args.quick else 2 * GIB
     args.requests = 20000 if args.quick else 200000
+    args.mixed_size = 64 * MIB if args.quick else 512 * MIB
     for tool in ("qemu-img", "qemu-io"):
         if not shutil.which(tool):
             sys.exit("%s is missing: apt-get install qemu-utils" % tool)

@@ -5,6 +5,7 @@ import io.blockkit.api.options.Options;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -60,6 +61,17 @@ public interface BlockDevice extends Closeable {
 
   /** The node below this one, if any. */
   Optional<BlockDevice> child();
+
+  /**
+   * The local file that holds this device's bytes at the same offsets, if there is one (a file
+   * node, and formats such as raw that pass offsets through unchanged); empty elsewhere. For
+   * copy offload and zero-copy reads (memory-mapped views): callers read it within {@link
+   * #size()}, and when the device is writable may write it within {@link #size()}, then call
+   * {@link #flush()}. The channel stays owned by the device: never close it.
+   */
+  default Optional<FileChannel> hostFile() {
+    return Optional.empty();
+  }
 
   /** The image whose content shows through this one's unallocated ranges, if one is open. */
   default Optional<BlockDevice> backing() {

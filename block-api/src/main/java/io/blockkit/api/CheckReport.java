@@ -15,14 +15,24 @@ import java.util.List;
  * @param totalClusters clusters (blocks) in the virtual disk, or -1
  * @param allocatedClusters clusters with data stored, or -1
  * @param fragmentedClusters allocated clusters not following their predecessor, or -1
+ * @param compressedClusters allocated clusters stored compressed, or -1 (formats without
+ *     compression)
  * @param messages one line per finding, naming the structure and index
  */
 public record CheckReport(long corruptions, long leaks, long checkErrors, long corruptionsFixed,
     long leaksFixed, long imageEndOffset, long totalClusters, long allocatedClusters,
-    long fragmentedClusters, List<String> messages) {
+    long fragmentedClusters, long compressedClusters, List<String> messages) {
 
   public CheckReport {
     messages = List.copyOf(messages);
+  }
+
+  /** A report from a format without compression: {@code compressedClusters} is -1. */
+  public CheckReport(long corruptions, long leaks, long checkErrors, long corruptionsFixed,
+      long leaksFixed, long imageEndOffset, long totalClusters, long allocatedClusters,
+      long fragmentedClusters, List<String> messages) {
+    this(corruptions, leaks, checkErrors, corruptionsFixed, leaksFixed, imageEndOffset,
+        totalClusters, allocatedClusters, fragmentedClusters, -1, messages);
   }
 
   /** A clean report with nothing known beyond "no errors". */
@@ -45,6 +55,7 @@ public record CheckReport(long corruptions, long leaks, long checkErrors, long c
     private long totalClusters = -1;
     private long allocatedClusters = -1;
     private long fragmentedClusters = -1;
+    private long compressedClusters = -1;
     private final List<String> messages = new ArrayList<>();
 
     public Builder corruption(String message) {
@@ -105,6 +116,11 @@ public record CheckReport(long corruptions, long leaks, long checkErrors, long c
       return this;
     }
 
+    public Builder compressedClusters(long n) {
+      compressedClusters = n;
+      return this;
+    }
+
     public long corruptions() {
       return corruptions;
     }
@@ -115,7 +131,8 @@ public record CheckReport(long corruptions, long leaks, long checkErrors, long c
 
     public CheckReport build() {
       return new CheckReport(corruptions, leaks, checkErrors, corruptionsFixed, leaksFixed,
-          imageEndOffset, totalClusters, allocatedClusters, fragmentedClusters, messages);
+          imageEndOffset, totalClusters, allocatedClusters, fragmentedClusters, compressedClusters,
+          messages);
     }
   }
 }

@@ -272,11 +272,14 @@ public final class BlockRegistry {
   /**
    * As {@link #create(String, String, Map)}, opening a backing image with {@code params}.
    *
-   * @throws IOException as {@link #create(String, String, Map)}
+   * @return the further files the format made beside the image (a multi-file VMDK's extents),
+   *     which a caller that abandons the new image must delete along with it; empty for
+   *     single-file formats. A create that fails deletes them itself.
+   * @throws IOException when the image cannot be created; nothing it made is left behind
    */
-  public void create(String filename, String format, Map<String, String> options,
+  public List<Location> create(String filename, String format, Map<String, String> options,
       OpenParams params) throws IOException {
-    creator.create(filename, format, options, params);
+    return creator.create(filename, format, options, params);
   }
 
   /**

@@ -12,6 +12,7 @@ import io.blockkit.api.options.Options;
 import io.blockkit.registry.BlockRegistry.Location;
 import java.io.IOException;
 import java.util.Locale;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -30,8 +31,9 @@ final class ImageCreator {
     this.opener = opener;
   }
 
-  void create(String filename, String format, Map<String, String> options, OpenParams params)
-      throws IOException {
+  /** Creates the image; returns the further files the format made beside it (see BlockRegistry). */
+  List<Location> create(String filename, String format, Map<String, String> options,
+      OpenParams params) throws IOException {
     BlockDriver drv = registry.driver(format);
     require(drv, DriverFeature.CREATE);
     if (options.containsKey(BACKING_FILE)) {
@@ -40,7 +42,7 @@ final class ImageCreator {
     Location loc = registry.parseLocation(filename);
     if (drv.kind() == DriverKind.PROTOCOL) {
       drv.create(new CreateRequest(loc.path(), null, Options.of(options, drv.createOptions())));
-      return;
+      return List.of();
     }
     if (drv.kind() != DriverKind.FORMAT) {
       throw new InvalidOptionException("Driver '" + format + "' is a "
@@ -59,6 +61,7 @@ final class ImageCreator {
       drv.create(new CreateRequest(filename, child, fmtOpts, related));
       child.flush();
       ok = true;
+      return related.createdFiles();
     } finally {
       if (!ok) {
         for (Location made : related.createdFiles()) {

@@ -2,9 +2,7 @@ package io.blockkit.cli;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.Collections;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.List;
 import java.util.Properties;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -15,31 +13,38 @@ import picocli.CommandLine.Command;
     description = "Inspect, create, check, convert and compare disk images (qemu-img compatible).",
     footer = {"", "Exit codes and JSON field names follow qemu-img. Run 'blockkit COMMAND --help'."})
 final class BlockkitCommand extends BaseCommand {
-  /**
-   * The subcommands, in help order: a new command is one line here. They are registered by {@link
-   * Main}, only the one being run when it can tell which: building picocli's model of every
-   * command costs start-up time.
-   */
-  static final Map<String, Class<? extends BaseCommand>> COMMANDS = commands();
+  /** The subcommands' names, in help order: a new command is one entry here and one in {@link #command}. */
+  static final List<String> NAMES = List.of("info", "create", "check", "convert", "map", "compare",
+      "commit", "rebase", "resize", "amend", "measure", "compact", "bench", "serve", "snapshot",
+      "drivers");
 
-  private static Map<String, Class<? extends BaseCommand>> commands() {
-    Map<String, Class<? extends BaseCommand>> m = new LinkedHashMap<>();
-    m.put("info", InfoCommand.class);
-    m.put("create", CreateCommand.class);
-    m.put("check", CheckCommand.class);
-    m.put("convert", ConvertCommand.class);
-    m.put("map", MapCommand.class);
-    m.put("compare", CompareCommand.class);
-    m.put("commit", CommitCommand.class);
-    m.put("rebase", RebaseCommand.class);
-    m.put("resize", ResizeCommand.class);
-    m.put("amend", AmendCommand.class);
-    m.put("measure", MeasureCommand.class);
-    m.put("compact", CompactCommand.class);
-    m.put("bench", BenchCommand.class);
-    m.put("serve", ServeCommand.class);
-    m.put("drivers", DriversCommand.class);
-    return Collections.unmodifiableMap(m);
+  /**
+   * The class of the subcommand {@code name}, or null for an unknown name. A switch rather than a
+   * map of class literals: a literal is resolved (its class loaded from the jar) only when its
+   * case runs, so running one command loads that command's class and no other. {@link Main}
+   * registers only that command with picocli when it can tell which one runs: building
+   * picocli's model of every command costs start-up time.
+   */
+  static Class<? extends BaseCommand> command(String name) {
+    return switch (name) {
+      case "info" -> InfoCommand.class;
+      case "create" -> CreateCommand.class;
+      case "check" -> CheckCommand.class;
+      case "convert" -> ConvertCommand.class;
+      case "map" -> MapCommand.class;
+      case "compare" -> CompareCommand.class;
+      case "commit" -> CommitCommand.class;
+      case "rebase" -> RebaseCommand.class;
+      case "resize" -> ResizeCommand.class;
+      case "amend" -> AmendCommand.class;
+      case "measure" -> MeasureCommand.class;
+      case "compact" -> CompactCommand.class;
+      case "bench" -> BenchCommand.class;
+      case "serve" -> ServeCommand.class;
+      case "snapshot" -> SnapshotCommand.class;
+      case "drivers" -> DriversCommand.class;
+      default -> null;
+    };
   }
 
   BlockkitCommand(Env env) {

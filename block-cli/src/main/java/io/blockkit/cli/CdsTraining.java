@@ -2,6 +2,7 @@ package io.blockkit.cli;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.Writer;
 import java.nio.file.Files;
@@ -60,6 +61,9 @@ final class CdsTraining {
         {"info", dir.resolve("missing.vdi").toString()},
         {"info", "--no-such-option"},
       };
+      // what Main.main does around Main.run
+      HostBytes.arguments(args);
+      HostBytes.printStream(OutputStream.nullOutputStream(), false).print("x");
       PrintWriter sink = new PrintWriter(Writer.nullWriter());
       for (String[] c : commands) {
         Main.run(c, sink, sink, Map.of(), false);

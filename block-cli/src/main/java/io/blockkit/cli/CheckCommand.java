@@ -8,6 +8,7 @@ import io.blockkit.ops.Check;
 import io.blockkit.ops.CheckResult;
 import java.io.IOException;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import picocli.CommandLine.Command;
@@ -56,8 +57,9 @@ final class CheckCommand extends BaseCommand {
   @Option(names = {"-U", "--force-share"}, description = "Open even if another process holds the image's lock.")
   boolean forceShare;
 
-  @Parameters(paramLabel = "FILE", description = "The image.")
-  String file;
+  @Parameters(paramLabel = "FILE", arity = "1..*", description = "The image. Several images: "
+      + "one report each (JSON: an array); the exit code is the worst.")
+  List<String> files;
 
   @Override
   public Integer call() throws Exception {
@@ -75,6 +77,25 @@ final class CheckCommand extends BaseCommand {
         throw new CliException(1, "--force-share/-U is incompatible with --repair (-r)");
       }
     }
+    CheckMode m = mode;
+    return Batch.run(this, files, json, true, CheckCommand::severity, file -> check(file, m, json));
+  }
+
+  /**
+   * Worst last: no errors, a format that cannot be checked, leaks, corruptions, and worst an image
+   * that could not be checked at all.
+   */
+  static int severity(int exitCode) {
+    return switch (exitCode) {
+      case 0 -> 0;
+      case EXIT_UNSUPPORTED -> 1;
+      case EXIT_LEAKS -> 2;
+      case EXIT_CORRUPT -> 3;
+      default -> 4;
+    };
+  }
+
+  private int check(String file, CheckMode mode, boolean json) throws Exception {
     BlockDevice dev = env.open(file, imageOpts, format, mode == CheckMode.REPORT,
         forceShare);
     try (dev) {
@@ -162,6 +183,7 @@ final class CheckCommand extends BaseCommand {
     putIfSet(m, "total-clusters", r.totalClusters());
     putIfSet(m, "allocated-clusters", r.allocatedClusters());
     putIfSet(m, "fragmented-clusters", r.fragmentedClusters());
+    putIfSet(m, "compressed-clusters", r.compressedClusters());
     return m;
   }
 
@@ -196,7 +218,8 @@ final class CheckCommand extends BaseCommand {
       o.printf(Locale.ROOT, "%d/%d = %.2f%% allocated, %.2f%% fragmented, %.2f%% compressed "
           + "clusters%n", r.allocatedClusters(), r.totalClusters(),
           r.allocatedClusters() * 100.0 / r.totalClusters(),
-          frag * 100.0 / r.allocatedClusters(), 0.0);
+          frag * 100.0 / r.allocatedClusters(),
+          Math.max(0, r.compressedClusters()) * 100.0 / r.allocatedClusters());
     }
     if (r.imageEndOffset() > 0) {
       o.println("Image end offset: " + r.imageEndOffset());

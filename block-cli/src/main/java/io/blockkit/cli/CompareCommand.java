@@ -45,10 +45,10 @@ final class CompareCommand extends BaseCommand {
   @Option(names = {"-U", "--force-share"}, description = "Open even if another process holds the image's lock.")
   boolean forceShare;
 
-  @Parameters(index = "0", paramLabel = "FILE1")
+  @Parameters(index = "0", paramLabel = "FILE1", description = "The first image (format -f).")
   String file1;
 
-  @Parameters(index = "1", paramLabel = "FILE2")
+  @Parameters(index = "1", paramLabel = "FILE2", description = "The second image (format -F).")
   String file2;
 
   @Override

@@ -7,6 +7,7 @@ import io.blockkit.api.options.Sizes;
 import io.blockkit.ops.Convert;
 import io.blockkit.ops.ConvertResult;
 import io.blockkit.registry.BlockRegistry;
+import io.blockkit.registry.OpenParams;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -60,6 +61,10 @@ final class ConvertCommand extends BaseCommand {
   @Option(names = "-F", paramLabel = "FMT", description = "Format of the -B backing file.")
   String backingFormat;
 
+  @Option(names = "-l", paramLabel = "SNAPSHOT", description = "Read this internal snapshot of "
+      + "the source: NAME_OR_ID, or snapshot.id=ID / snapshot.name=NAME.")
+  String snapshotParam;
+
   @Option(names = "--salvage", description = "Turn unreadable source ranges into zeros, with a warning.")
   boolean salvage;
 
@@ -74,9 +79,13 @@ final class ConvertCommand extends BaseCommand {
       + "target stack (needs -n).")
   boolean targetImageOpts;
 
-  @Option(names = "-c", description = "Compress the target (no blockkit format supports "
-      + "compression; accepted so that the error matches qemu-img's).")
+  @Option(names = "-c", description = "Compress the target (formats that offer compressed "
+      + "writes, such as qcow2); writes then complete out of order, compressing in parallel.")
   boolean compress;
+
+  @Option(names = "-C", description = "Copy offload: where source and target are plain files "
+      + "(raw to raw), the kernel copies the data; zero runs are still left out as -S says.")
+  boolean copyOffload;
 
   @Option(names = "-t", paramLabel = "CACHE", description = "Target cache mode (accepted for "
       + "qemu-img compatibility; blockkit writes through the page cache, flushing at the end).")
@@ -92,10 +101,12 @@ final class ConvertCommand extends BaseCommand {
   @Option(names = {"-q", "--quiet"}, description = "No progress output.")
   boolean quiet;
 
-  @Parameters(index = "0", paramLabel = "SRC", arity = "0..1")
+  @Parameters(index = "0", paramLabel = "SRC", arity = "0..1",
+      description = "The source image: a path or PROTOCOL:NAME.")
   String source;
 
-  @Parameters(index = "1", paramLabel = "DST", arity = "0..1")
+  @Parameters(index = "1", paramLabel = "DST", arity = "0..1",
+      description = "The target image, created (replaced if present) unless -n is given.")
   String target;
 
   @Override
@@ -126,8 +137,11 @@ final class ConvertCommand extends BaseCommand {
     }
     IoModes.checkCache(targetCache, "cache");
     IoModes.checkCache(sourceCache, "source cache");
-    if (compress) {
-      throw new CliException(1, "Compression not supported for this file format");
+    if (compress && copyOffload) {
+      throw new CliException(1, "Cannot enable copy offloading when -c is used");
+    }
+    if (compress && noCreate) {
+      throw new CliException(1, "-c applies to new targets only (not with -n)");
     }
     if (targetIsZero && !noCreate) {
       throw new CliException(1, "--target-is-zero requires use of -n flag");
@@ -146,9 +160,10 @@ final class ConvertCommand extends BaseCommand {
           + "backing file it has");
     }
     Progress progress = new Progress(env.out, progressMode());
-    try (BlockDevice src = env.open(source, imageOpts, format, true, forceShare)) {
+    OpenParams srcParams = env.params(format, true, forceShare).withOptions(snapshotOptions());
+    try (BlockDevice src = env.open(source, imageOpts, srcParams)) {
       Convert c = Convert.from(src).sparseSize(minSparse).inFlight(inFlight)
-          .outOfOrder(outOfOrder).salvage(salvage).progress(progress).warnings(env.warnings());
+          .outOfOrder(outOfOrder).compress(compress).copyOffload(copyOffload).salvage(salvage).progress(progress).warnings(env.warnings());
       if (noCreate) {
         try (BlockDevice dst = env.open(target, targetImageOpts,
             targetImageOpts ? null : outFormat, false, false)) {
@@ -165,6 +180,21 @@ final class ConvertCommand extends BaseCommand {
       }
     }
     return 0;
+  }
+
+  /** qemu's -l: options when it starts with "snapshot.", else an id or name. */
+  private Map<String, String> snapshotOptions() throws java.io.IOException {
+    if (snapshotParam != null && snapshotParam.startsWith("snapshot.")) {
+      Map<String, String> kv = OptionStrings.split(snapshotParam);
+      for (String k : kv.keySet()) {
+        if (!k.equals("snapshot.id") && !k.equals("snapshot.name")) {
+          throw new CliException(1, "Invalid parameter '" + k + "' in -l: expected snapshot.id "
+              + "or snapshot.name");
+        }
+      }
+      return kv;
+    }
+    return snapshotParam == null ? Map.of() : Map.of("snapshot.name", snapshotParam);
   }
 
   private Progress.Mode progressMode() {

@@ -47,6 +47,19 @@ final class Env {
     this.environment = environment;
   }
 
+  /** This environment writing its standard output to {@code otherOut}; the drivers are shared. */
+  Env withOut(PrintWriter otherOut) {
+    Env e = new Env(otherOut, err, debug, terminal, pluginPath, environment);
+    synchronized (this) {
+      if (registry == null) {
+        registry = new FutureTask<>(this::load);
+        registry.run();
+      }
+      e.registry = registry;
+    }
+    return e;
+  }
+
   /**
    * Starts loading the drivers on a background thread, so that class loading and the drivers'
    * own start-up overlap with parsing the command line. Idempotent.

@@ -9,6 +9,8 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
+import java.util.List;
+import java.util.stream.Collectors;
 
 /**
  * Turns any failure into the one line the user sees after {@code blockkit: }. The line never
@@ -28,8 +30,10 @@ final class Errors {
         || String.valueOf(cause).equals(t.getMessage()))) {
       return describe(cause); // a wrapper, or new X(cause), whose message is the cause's class name
     }
-    if (t instanceof CliException || t instanceof BlockException
-        || t instanceof picocli.CommandLine.ParameterException) {
+    if (t instanceof picocli.CommandLine.ParameterException p) {
+      return usage(p);
+    }
+    if (t instanceof CliException || t instanceof BlockException) {
       return nonEmpty(t);
     }
     if (t instanceof NoSuchFileException e) {
@@ -60,6 +64,34 @@ final class Errors {
     String m = t.getMessage();
     return "Internal error" + (m == null || m.isBlank() ? "" : ": " + m)
         + " (run with --debug for the stack trace)";
+  }
+
+  /**
+   * A usage error: picocli's message, an unknown command named as such, the closest valid names
+   * ("did you mean"), and where to read the usage.
+   */
+  private static String usage(picocli.CommandLine.ParameterException p) {
+    String msg = nonEmpty(p);
+    picocli.CommandLine cl = p.getCommandLine();
+    List<String> suggestions = List.of();
+    if (p instanceof picocli.CommandLine.UnmatchedArgumentException u && cl != null
+        && !u.getUnmatched().isEmpty()) {
+      String word = u.getUnmatched().get(0);
+      if (word.startsWith("-")) {
+        suggestions = Suggestions.closest(word.split("=", 2)[0],
+            cl.getCommandSpec().optionsMap().keySet());
+      } else if (cl.getParent() == null) {
+        msg = "Unknown command '" + word + "'";
+        suggestions = Suggestions.closest(word, cl.getSubcommands().keySet());
+      }
+    }
+    StringBuilder sb = new StringBuilder(msg);
+    if (!suggestions.isEmpty()) {
+      sb.append(" (did you mean ").append(suggestions.stream().limit(3)
+          .map(s -> "'" + s + "'").collect(Collectors.joining(" or "))).append("?)");
+    }
+    String command = cl == null ? "blockkit" : cl.getCommandSpec().qualifiedName();
+    return sb.append(". Try '").append(command).append(" --help' for more information").toString();
   }
 
   private static String nonEmpty(Throwable t) {

@@ -4,6 +4,7 @@ import io.blockkit.api.BackingChain;
 import io.blockkit.api.BackingLink;
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.ImageInfo;
+import io.blockkit.api.SnapshotInfo;
 import io.blockkit.api.options.Sizes;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -34,26 +35,33 @@ final class InfoCommand extends BaseCommand {
       + "top first (JSON: a list).")
   boolean backingChain;
 
-  @Parameters(paramLabel = "FILE", description = "The image: a path or PROTOCOL:NAME.")
-  String file;
+  @Parameters(paramLabel = "FILE", arity = "1..*", description = "The image: a path or "
+      + "PROTOCOL:NAME. Several images: one block each (JSON: an array).")
+  List<String> files;
 
   @Override
   public Integer call() throws Exception {
     boolean json = json(output);
+    return Batch.run(this, files, json, false, Batch.ZERO_IS_BEST, file -> info(file, json));
+  }
+
+  private int info(String file, boolean json) throws Exception {
     List<ImageInfo> infos = new ArrayList<>();
     List<String> names = new ArrayList<>();
+    List<List<SnapshotInfo>> snapshots = new ArrayList<>();
     try (BlockDevice dev = env.open(file, imageOpts, format, true, forceShare)) {
       List<BlockDevice> layers = backingChain ? BackingChain.layers(dev) : List.of(dev);
       for (BlockDevice layer : layers) {
         ImageInfo info = layer.info();
         infos.add(info);
+        snapshots.add(layer.snapshots());
         names.add(layer == dev ? file : info.filename());
       }
     }
     if (json) {
       List<Map<String, Object>> all = new ArrayList<>();
       for (int i = 0; i < infos.size(); i++) {
-        all.add(toJson(names.get(i), infos.get(i)));
+        all.add(toJson(names.get(i), infos.get(i), snapshots.get(i)));
       }
       env.out.println(Json.pretty(backingChain ? all : all.get(0)));
     } else {
@@ -61,18 +69,22 @@ final class InfoCommand extends BaseCommand {
         if (i > 0) {
           env.out.println();
         }
-        printHuman(names.get(i), infos.get(i));
+        printHuman(names.get(i), infos.get(i), snapshots.get(i));
       }
     }
     return 0;
   }
 
   /** qemu's ImageInfo keys, present only when qemu would print them, in the order it does. */
-  static Map<String, Object> toJson(String filename, ImageInfo info) {
+  static Map<String, Object> toJson(String filename, ImageInfo info,
+      List<SnapshotInfo> snapshots) {
     BackingLink backing = info.backing();
     Map<String, Object> m = new LinkedHashMap<>();
     if (backing != null && backing.format() != null) {
       m.put("backing-filename-format", backing.format());
+    }
+    if (!snapshots.isEmpty()) {
+      m.put("snapshots", Snapshots.toJson(snapshots));
     }
     m.put("virtual-size", info.virtualSize());
     m.put("filename", filename);
@@ -97,7 +109,7 @@ final class InfoCommand extends BaseCommand {
     return m;
   }
 
-  private void printHuman(String name, ImageInfo info) {
+  private void printHuman(String name, ImageInfo info, List<SnapshotInfo> snapshots) {
     var o = env.out;
     o.println("image: " + name);
     o.println("file format: " + info.format());
@@ -120,6 +132,7 @@ final class InfoCommand extends BaseCommand {
         o.println("backing file format: " + backing.format());
       }
     }
+    Snapshots.printTable(o, snapshots);
     if (!info.formatSpecific().isEmpty()) {
       o.println("Format specific information:");
       dump(info.formatSpecific(), 4);

@@ -1,6 +1,7 @@
 package io.blockkit.cli;
 
 import io.blockkit.api.SurrogateEscape;
+import io.blockkit.file.FileDriver;
 import java.io.BufferedOutputStream;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -80,19 +81,21 @@ public final class Main {
     if (command != null && !command.equals("--help")) {
       // the drivers load (and start up) while picocli builds its model and parses
       e.warmUp();
+      if (opensHostFiles(command, args)) {
+        // and so does JNA, which the file protocol needs for its lock query and allocated size
+        FileDriver.preloadNativeAccess();
+      }
     }
     Factory factory = new Factory(e);
     CommandLine cl = new CommandLine(new BlockkitCommand(e), factory);
-    // Only the command being run (all of them for top-level help and unknown names)
-    Class<? extends BaseCommand> only = command == null ? null
-        : BlockkitCommand.COMMANDS.get(command);
+    // Only the command being run; all of them for top-level help and unknown names (picocli's
+    // "Did you mean" needs them)
+    Class<? extends BaseCommand> only = command == null ? null : BlockkitCommand.command(command);
     try {
-      for (var c : BlockkitCommand.COMMANDS.entrySet()) {
-        if (only == null || c.getValue() == only) {
-          BaseCommand sub = factory.create(c.getValue());
-          cl.addSubcommand(c.getKey(), sub);
-          sub.configure(cl.getSubcommands().get(c.getKey()));
-        }
+      for (String name : only == null ? BlockkitCommand.NAMES : List.of(command)) {
+        BaseCommand sub = factory.create(BlockkitCommand.command(name));
+        cl.addSubcommand(name, sub);
+        sub.configure(cl.getSubcommands().get(name));
       }
     } catch (Exception ex) {
       return fail(e, ex);
@@ -116,6 +119,27 @@ public final class Main {
     out.flush();
     err.flush();
     return code;
+  }
+
+  /**
+   * Whether the command is about to open host files (so JNA's load is worth starting early):
+   * not for {@code drivers} or {@code measure} (which mostly computes from sizes), nor for help
+   * of any kind ({@code --help}, {@code -o help}).
+   */
+  static boolean opensHostFiles(String command, String[] args) {
+    if (command.equals("drivers") || command.equals("measure")
+        || BlockkitCommand.command(command) == null) {
+      return false;
+    }
+    for (String a : args) {
+      if (a.equals("--")) {
+        break;
+      }
+      if (TOP_LEVEL_INFO.contains(a) || a.equals("help")) {
+        return false;
+      }
+    }
+    return true;
   }
 
   static int fail(Env e, Throwable ex) {

@@ -4,6 +4,7 @@ import io.blockkit.api.BlockDevice;
 import io.blockkit.api.options.Sizes;
 import io.blockkit.ops.ImageMap;
 import io.blockkit.ops.MapEntry;
+import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -34,14 +35,20 @@ final class MapCommand extends BaseCommand {
   @Option(names = {"-U", "--force-share"}, description = "Open even if another process holds the image's lock.")
   boolean forceShare;
 
-  @Parameters(paramLabel = "FILE", description = "The image.")
-  String file;
+  @Parameters(paramLabel = "FILE", arity = "1..*", description = "The image. Several images: "
+      + "one map each (JSON: an array of their arrays).")
+  List<String> files;
 
   @Override
   public Integer call() throws Exception {
     boolean json = json(output);
     long start = startOffset == null ? 0 : Sizes.parse(startOffset, "--start-offset");
     long max = maxLength == null ? Long.MAX_VALUE : Sizes.parse(maxLength, "--max-length");
+    return Batch.run(this, files, json, true, Batch.ZERO_IS_BEST,
+        file -> map(file, json, start, max));
+  }
+
+  private int map(String file, boolean json, long start, long max) throws Exception {
     try (BlockDevice dev = env.open(file, imageOpts, format, true, forceShare)) {
       if (json) {
         env.out.print('[');

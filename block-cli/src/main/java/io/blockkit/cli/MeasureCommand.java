@@ -35,6 +35,9 @@ final class MeasureCommand extends BaseCommand {
   @Option(names = "--output", paramLabel = "human|json", description = "Output format (default human).")
   String output;
 
+  @Option(names = {"-U", "--force-share"}, description = "Open FILE even if another process holds its lock.")
+  boolean forceShare;
+
   @Option(names = "--image-opts", description = "FILE is an option string describing the stack "
       + "(driver=...,file.driver=...,file.filename=...).")
   boolean imageOpts;
@@ -67,7 +70,7 @@ final class MeasureCommand extends BaseCommand {
     if (size != null) {
       r = m.size(Sizes.parse(size, "Invalid image size '" + size + "'")).run(env.registry());
     } else {
-      try (BlockDevice source = env.open(file, imageOpts, format, true, false)) {
+      try (BlockDevice source = env.open(file, imageOpts, format, true, forceShare)) {
         r = m.source(source).run(env.registry());
       }
     }

@@ -137,7 +137,7 @@ public final class Commit {
       Copier.Kind kind = s.depth() >= depth ? Copier.Kind.SKIP
           : e.zero() || !e.data() ? Copier.Kind.ZERO : Copier.Kind.COPY;
       return new Copier.Run(pos, e.length(), kind);
-    }, 0, false, false, inFlight, true, t, cancel, "commit");
+    }, 0, false, false, inFlight, true, false, t, cancel, "commit");
     t.start();
     boolean ok = false;
     try {

@@ -6,6 +6,7 @@ import io.blockkit.api.BlockDriver;
 import io.blockkit.api.Extent;
 import io.blockkit.api.error.BlockException;
 import io.blockkit.api.error.InvalidOptionException;
+import io.blockkit.api.options.WellKnownOptions;
 import io.blockkit.registry.BlockRegistry;
 import io.blockkit.registry.OpenParams;
 import java.io.IOException;
@@ -52,6 +53,8 @@ public final class Convert {
   private boolean outOfOrder;
   private boolean salvage;
   private boolean targetIsZero;
+  private boolean compress;
+  private boolean offload;
   private ProgressListener progress = ProgressListener.NONE;
   private Cancellation cancel = new Cancellation();
   private Consumer<String> warnings = System.err::println;
@@ -139,6 +142,28 @@ public final class Convert {
     return this;
   }
 
+  /**
+   * Stores the new target compressed (qemu-img's {@code -c}): the target format must offer the
+   * open option {@link WellKnownOptions#COMPRESS}. Writes then complete out of offset order, so
+   * that the requests in flight compress in parallel (each in its own thread).
+   */
+  public Convert compress(boolean on) {
+    this.compress = on;
+    return this;
+  }
+
+  /**
+   * Copy offload (qemu-img's {@code -C}): where source and target both lie in local files at the
+   * same offsets ({@link BlockDevice#hostFile}, such as raw to raw), data is copied by the kernel
+   * without passing through this process; zero runs are still found (in a mapped view of the
+   * source) and left out as {@link #sparseSize} says. Elsewhere an ordinary copy. Not with
+   * {@link #compress}.
+   */
+  public Convert copyOffload(boolean on) {
+    this.offload = on;
+    return this;
+  }
+
   /** With {@link #into}: the target already reads as zeros, so zero runs need no write. */
   public Convert targetIsZero(boolean on) {
     this.targetIsZero = on;
@@ -179,6 +204,10 @@ public final class Convert {
       throw new InvalidOptionException("Requests in flight must be between 1 and "
           + MAX_IN_FLIGHT + ", not " + inFlight);
     }
+    if (offload && compress) {
+      throw new InvalidOptionException("Copy offloading and compression cannot be combined: "
+          + "compressed data must pass through this process");
+    }
     if (target == null && existing == null) {
       throw new IllegalStateException("no target: call to() or into()");
     }
@@ -192,9 +221,14 @@ public final class Convert {
         throw new BlockException("Target '" + existing.location() + "' (" + existing.size()
             + " bytes) is smaller than source '" + source.location() + "' (" + size + " bytes)");
       }
+      if (compress) {
+        throw new InvalidOptionException("Compression applies to new targets only; '"
+            + existing.location() + "' is already open");
+      }
       return copy(existing, size, targetIsZero);
     }
     BlockDriver fmt = registry.driver(format);
+    Map<String, String> openOpts = targetOpenOptions(fmt);
     Map<String, String> createOpts = new LinkedHashMap<>(options);
     if (fmt.createOptions().stream().anyMatch(s -> s.name().equals("size"))) {
       createOpts.putIfAbsent("size", Long.toString(size));
@@ -209,7 +243,8 @@ public final class Convert {
     try (StagedImage image = StagedImage.create(registry, target, format, createOpts, params,
         cancel)) {
       ConvertResult r;
-      try (BlockDevice dst = registry.open(image.location(), params.withFormat(format))) {
+      try (BlockDevice dst = registry.open(image.location(),
+          params.withFormat(format).withOptions(openOpts))) {
         // a fresh image reads as zeros, unless a backing shows through it
         r = copy(dst, size, backing == null);
       } catch (IOException e) {
@@ -220,10 +255,30 @@ public final class Convert {
     }
   }
 
+  /**
+   * The new target's open options: compression when asked for (refused where the format has
+   * none), and no ordering flushes where the format offers that, because a crash during the
+   * convert discards the staged target anyway; the final flush still makes it durable.
+   */
+  private Map<String, String> targetOpenOptions(BlockDriver fmt) throws InvalidOptionException {
+    Map<String, String> o = new LinkedHashMap<>();
+    if (compress) {
+      if (!WellKnownOptions.offers(fmt.openOptions(), WellKnownOptions.COMPRESS)) {
+        throw new InvalidOptionException("Compression not supported for this file format ("
+            + format + ")");
+      }
+      o.put(WellKnownOptions.COMPRESS, "on");
+    }
+    if (WellKnownOptions.offers(fmt.openOptions(), WellKnownOptions.NO_FLUSH)) {
+      o.put(WellKnownOptions.NO_FLUSH, "on");
+    }
+    return o;
+  }
+
   private ConvertResult copy(BlockDevice dst, long size, boolean zero) throws IOException {
     Tracker t = new Tracker(progress, size);
     Copier c = new Copier(source, dst, size, planner(), sparseSize, zero, salvage, inFlight,
-        outOfOrder, t, cancel, "convert");
+        outOfOrder || compress, offload, t, cancel, "convert");
     t.start();
     boolean ok = false;
     try {

@@ -1,9 +1,11 @@
 package io.blockkit.ops;
 
 import io.blockkit.api.BlockDevice;
+import io.blockkit.api.Capability;
 import io.blockkit.api.error.DataUnavailableException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -17,6 +19,12 @@ import java.util.List;
  *
  * <p>{@code inFlight} workers each own a direct buffer and read in parallel with positional I/O.
  * Writes are issued in offset order unless {@code outOfOrder} (qemu-img's {@code -W}).
+ *
+ * <p>Where the source's bytes lie in a local file ({@link BlockDevice#hostFile}), data is not
+ * read into the buffer but scanned and written from a read-only memory-mapped view: one copy
+ * fewer. With {@code offload} and a target in a local file too, the non-zero runs are copied by
+ * the kernel ({@link FileChannel#transferTo}) and never pass through user space. A source file
+ * that shrinks under the mapping fails the copy with an I/O error.
  */
 final class Copier {
   static final int CHUNK = 2 << 20;
@@ -62,6 +70,10 @@ final class Copier {
   private final Tracker progress;
   private final Cancellation cancel;
   private final String what;
+  /** The source's file, read through mapped views; null to read through the device. */
+  private final FileChannel srcFile;
+  /** The target's file for kernel copies (copy offload); null to write through the device. */
+  private final FileChannel dstFile;
 
   private final Object lock = new Object();
   private long scanPos;
@@ -78,8 +90,8 @@ final class Copier {
    * @param what the operation, for the message when it is cancelled ("convert")
    */
   Copier(BlockDevice src, BlockDevice dst, long size, Planner planner, long minSparse,
-      boolean targetZero, boolean salvage, int inFlight, boolean outOfOrder, Tracker progress,
-      Cancellation cancel, String what) {
+      boolean targetZero, boolean salvage, int inFlight, boolean outOfOrder, boolean offload,
+      Tracker progress, Cancellation cancel, String what) throws IOException {
     this.src = src;
     this.dst = dst;
     this.size = size;
@@ -92,6 +104,11 @@ final class Copier {
     this.progress = progress;
     this.cancel = cancel;
     this.what = what;
+    // a salvage reads sector by sector around errors: only through the device
+    this.srcFile = salvage || src.backing().isPresent() ? null
+        : src.hostFile().orElse(null);
+    this.dstFile = offload && srcFile != null && dst.capabilities().contains(Capability.WRITE)
+        ? dst.hostFile().orElse(null) : null;
   }
 
   /** Copies everything, then flushes the target. */
@@ -157,29 +174,51 @@ final class Copier {
   }
 
   private void work() {
-    ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK);
+    ByteBuffer own = null;
     try {
       Task t;
       while ((t = next()) != null) {
+        ByteBuffer buf = null;
         if (t.kind == Kind.COPY) {
-          buf.clear();
-          read(t.offset, buf, 0, (int) t.length);
-        }
-        awaitTurn(t.seq);
-        try {
-          if (t.kind == Kind.COPY) {
-            writeData(t, buf);
-          } else {
-            dst.writeZeroes(t.offset, t.length);
+          buf = mapped(t);
+          if (buf == null) {
+            own = own != null ? own : ByteBuffer.allocateDirect(CHUNK);
+            buf = own.clear();
+            read(t.offset, buf, 0, (int) t.length);
           }
+        }
+        try {
+          awaitTurn(t.seq);
+          try {
+            if (t.kind == Kind.COPY) {
+              writeData(t, buf);
+            } else {
+              dst.writeZeroes(t.offset, t.length);
+            }
+          } finally {
+            finishTurn(t.seq);
+          }
+        } catch (InternalError e) {
+          // the JDK's report of a fault in a mapped view: the file shrank under it
+          throw new IOException("'" + src.location() + "' shrank while it was copied", e);
         } finally {
-          finishTurn(t.seq);
+          if (buf != own) {
+            MappedViews.unmap(buf);
+          }
         }
         progress.add(t.length);
       }
     } catch (Throwable e) {
       fail(e);
     }
+  }
+
+  /** A read-only mapped view of the task's source bytes, or null to read them into a buffer. */
+  private ByteBuffer mapped(Task t) throws IOException {
+    if (srcFile == null || t.offset + t.length > srcFile.size()) {
+      return null;
+    }
+    return srcFile.map(FileChannel.MapMode.READ_ONLY, t.offset, t.length);
   }
 
   private void fail(Throwable e) {
@@ -297,7 +336,7 @@ final class Copier {
   private void writeData(Task t, ByteBuffer buf) throws IOException {
     int len = (int) t.length;
     if (minSparse == 0) {
-      dst.write(t.offset, buf.slice(0, len));
+      flushRun(t, buf, t.offset, t.offset + len, false);
       return;
     }
     long runStart = t.offset;
@@ -330,8 +369,26 @@ final class Copier {
       if (!targetZero) {
         dst.writeZeroes(from, to - from);
       }
+    } else if (dstFile != null) {
+      kernelCopy(from, to - from);
     } else {
       dst.write(from, buf.slice((int) (from - t.offset), (int) (to - from)));
+    }
+  }
+
+  /** Copies {@code [from, from+len)} file to file inside the kernel (the target's position is shared). */
+  private void kernelCopy(long from, long len) throws IOException {
+    synchronized (dstFile) {
+      long done = 0;
+      while (done < len) {
+        dstFile.position(from + done);
+        long n = srcFile.transferTo(from + done, len - done, dstFile);
+        if (n <= 0) {
+          throw new IOException("'" + src.location() + "' ended at " + (from + done)
+              + " while it was copied");
+        }
+        done += n;
+      }
     }
   }
 

@@ -8,6 +8,7 @@ import io.blockkit.registry.BlockRegistry;
 import io.blockkit.registry.OpenParams;
 import java.io.IOException;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -44,6 +45,8 @@ final class StagedImage implements AutoCloseable {
   private String staged;
   private String location;
   private BlockDevice previous;
+  /** Files the format made beside the image (a VMDK's extents): deleted with it. */
+  private List<BlockRegistry.Location> companions = List.of();
   private boolean existed;
   private boolean made;
   private boolean committed;
@@ -99,14 +102,18 @@ final class StagedImage implements AutoCloseable {
     synchronized (this) {
       made = true; // from here a partly created image is deleted on failure
     }
+    List<BlockRegistry.Location> made;
     try {
-      reg.create(location, format, options, params);
+      made = reg.create(location, format, options, params);
     } catch (ImageAccessException e) {
       if (staged != null || e.reason() != Reason.ALREADY_EXISTS) {
         throw e;
       }
       protocol.delete(path); // a protocol that refuses to overwrite: qemu-img replaces the target
-      reg.create(location, format, options, params);
+      made = reg.create(location, format, options, params);
+    }
+    synchronized (this) {
+      companions = made;
     }
     checkCancelled();
   }
@@ -186,19 +193,26 @@ final class StagedImage implements AutoCloseable {
       return;
     }
     made = false;
-    try {
-      protocol.delete(staged != null ? staged : path);
-    } catch (ImageAccessException e) {
-      if (!NOTHING_MADE.contains(e.reason())) {
-        warnNotRemoved(e);
-      }
-    } catch (IOException | RuntimeException e) {
-      warnNotRemoved(e);
+    delete(protocol, staged != null ? staged : path, location);
+    for (BlockRegistry.Location c : companions) {
+      delete(c.protocol(), c.path(), c.path());
     }
   }
 
-  private void warnNotRemoved(Exception e) {
-    warnings.accept("warning: could not remove the incomplete image '" + location + "': "
+  private void delete(BlockDriver proto, String where, String shown) {
+    try {
+      proto.delete(where);
+    } catch (ImageAccessException e) {
+      if (!NOTHING_MADE.contains(e.reason())) {
+        warnNotRemoved(shown, e);
+      }
+    } catch (IOException | RuntimeException e) {
+      warnNotRemoved(shown, e);
+    }
+  }
+
+  private void warnNotRemoved(String shown, Exception e) {
+    warnings.accept("warning: could not remove the incomplete image '" + shown + "': "
         + e.getMessage());
   }
 

@@ -105,12 +105,12 @@ final class Qcow2Check {
     return new CheckReport(a.corruptions(), a.leaks(), a.checkErrors(),
         Math.max(0, b.corruptions() - a.corruptions()), Math.max(0, b.leaks() - a.leaks()),
         a.imageEndOffset(), a.totalClusters(), a.allocatedClusters(), a.fragmentedClusters(),
-        messages);
+        a.compressedClusters(), messages);
   }
 
   private CheckReport build(Findings f) {
     return new CheckReport(f.corruptions, f.leaks, 0, 0, 0, (f.highest + 1) * cs,
-        Layout.ceilDiv(img.size(), cs), f.allocated, f.fragmented, f.lines());
+        Layout.ceilDiv(img.size(), cs), f.allocated, f.fragmented, f.compressed, f.lines());
   }
 
   /** Counts every reference and compares the counts with the refcounts on disk. */

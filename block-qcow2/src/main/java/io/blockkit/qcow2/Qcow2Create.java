@@ -58,7 +58,12 @@ final class Qcow2Create {
   static Settings settings(Options o, long defaultSize) throws InvalidOptionException {
     String compat = o.string("compat");
     int version = compat.equals("0.10") || compat.equals("v2") ? 2 : 3;
+    // qemu rounds up to whole sectors: reading the header, it keeps whole sectors only, so an
+    // unrounded size would lose the tail of a convert's last sector
     long size = o.has("size") ? o.size("size") : defaultSize;
+    if (size > 0 && size % 512 != 0 && size < Long.MAX_VALUE - 512) {
+      size = (size + 511) / 512 * 512;
+    }
     long cs = o.size("cluster_size");
     if (Long.bitCount(cs) != 1 || cs < 512 || cs > (2 << 20)) {
       throw new InvalidOptionException("Option 'cluster_size': " + cs + " is not allowed; "

@@ -12,6 +12,7 @@ import io.blockkit.api.ProbeInput;
 import io.blockkit.api.error.CorruptImageException;
 import io.blockkit.api.error.InvalidOptionException;
 import io.blockkit.api.options.OptionSpec;
+import io.blockkit.api.options.WellKnownOptions;
 import io.blockkit.api.options.Options;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -65,7 +66,7 @@ public final class Qcow2Driver implements BlockDriver {
   @Override
   public List<OptionSpec> openOptions() {
     return List.of(
-        OptionSpec.bool("compress", false, "Write every whole cluster compressed (what "
+        OptionSpec.bool(WellKnownOptions.COMPRESS, false, "Write every whole cluster compressed (what "
             + "convert -c asks for); partial clusters are written plainly"),
         OptionSpec.size("l2-cache-size", null, "Bytes of L2 tables kept in memory (default 16M)"),
         OptionSpec.size("refcount-cache-size", null,
@@ -73,7 +74,7 @@ public final class Qcow2Driver implements BlockDriver {
         OptionSpec.string("snapshot.name", null,
             "Open this internal snapshot (read-only) instead of the active layer"),
         OptionSpec.string("snapshot.id", null, "Open the internal snapshot with this id"),
-        OptionSpec.bool("cache.no-flush", false, "Skip the flushes that order metadata writes "
+        OptionSpec.bool(WellKnownOptions.NO_FLUSH, false, "Skip the flushes that order metadata writes "
             + "(safe for a new image a crash would discard anyway, as convert makes it)"),
         OptionSpec.string("data-file", null, "The external data file (default: the name the "
             + "image records)"));

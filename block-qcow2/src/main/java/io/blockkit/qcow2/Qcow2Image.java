@@ -12,6 +12,7 @@ import io.blockkit.api.SnapshotInfo;
 import io.blockkit.api.error.BlockException;
 import io.blockkit.api.error.DataUnavailableException;
 import io.blockkit.api.options.Options;
+import io.blockkit.api.options.WellKnownOptions;
 import io.blockkit.qcow2.Segment.Kind;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -80,8 +81,10 @@ final class Qcow2Image extends AbstractBlockDevice {
     this.bitmaps = bitmaps;
     this.snapshotView = view != null ? view.info().name() : null;
     this.virtualSize = view != null ? view.diskSize() : header.size;
-    this.compressWrites = options.has("compress") && options.bool("compress");
-    this.barrier = options.has("cache.no-flush") && options.bool("cache.no-flush") ? () -> { }
+    this.compressWrites = options.has(WellKnownOptions.COMPRESS)
+        && options.bool(WellKnownOptions.COMPRESS);
+    this.barrier = options.has(WellKnownOptions.NO_FLUSH)
+        && options.bool(WellKnownOptions.NO_FLUSH) ? () -> { }
         : file::flush;
     long l2Budget = options.has("l2-cache-size") ? options.size("l2-cache-size")
         : Qcow2Driver.DEFAULT_L2_CACHE;

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.util.EnumSet;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -66,6 +67,11 @@ final class FileDevice extends AbstractBlockDevice {
   protected long knownSize() throws IOException {
     long known = knownLength.get();
     return known >= 0 ? known : size();
+  }
+
+  @Override
+  public Optional<FileChannel> hostFile() {
+    return Optional.of(channel);
   }
 
   @Override

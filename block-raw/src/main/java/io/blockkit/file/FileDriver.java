@@ -43,10 +43,16 @@ public final class FileDriver implements BlockDriver {
    * Starts loading the native-access library (JNA, for SEEK_DATA/SEEK_HOLE, fstat, fallocate and
    * lock queries) on a background daemon thread and returns at once. Optional: the first file
    * open loads it anyway, but a short-lived program that calls this early overlaps the load (tens
-   * of milliseconds) with its own start-up instead of waiting for it. Idempotent.
+   * of milliseconds) with its own start-up instead of waiting for it. Idempotent; does nothing
+   * where JNA is not on the class path.
    */
   public static void preloadNativeAccess() {
-    NativeFiles.preload();
+    try {
+      NativeFiles.preload();
+    } catch (LinkageError noJna) {
+      // NativeFiles itself cannot load without JNA: a program that opens no host file (memory,
+      // nbd, http) must still run, so this hint never fails
+    }
   }
 
   @Override

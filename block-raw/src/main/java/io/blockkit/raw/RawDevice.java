@@ -10,6 +10,7 @@ import io.blockkit.api.ProbeInput;
 import io.blockkit.api.error.ProbedRawWriteException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.Optional;
@@ -49,6 +50,12 @@ final class RawDevice extends AbstractBlockDevice {
   protected long knownSize() throws IOException {
     long known = knownSize;
     return known >= 0 ? known : size();
+  }
+
+  /** The child's file: offsets pass through unchanged (none when probed: writes are guarded). */
+  @Override
+  public Optional<FileChannel> hostFile() {
+    return probedBy != null && !isReadOnly() ? Optional.empty() : childDevice().hostFile();
   }
 
   @Override
