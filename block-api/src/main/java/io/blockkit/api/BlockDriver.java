@@ -40,6 +40,13 @@ public interface BlockDriver {
   String name();
 
   /**
+   * A hint that this driver is about to be used: start loading what its first open needs (a
+   * native library, say) so that it overlaps the program's own start-up. Never fails; the default
+   * does nothing.
+   */
+  default void preload() {}
+
+  /**
    * Other names the registry accepts for this driver where a driver is named ({@code -f vhd} for
    * {@code vpc}), unique like names. The driver still reports {@link #name()} everywhere; probing
    * and listings see it once. Default: none.

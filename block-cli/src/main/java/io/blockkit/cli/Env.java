@@ -1,6 +1,7 @@
 package io.blockkit.cli;
 
 import io.blockkit.api.BlockDevice;
+import io.blockkit.api.BlockDriver;
 import io.blockkit.api.error.BlockException;
 import io.blockkit.api.options.OptionStrings;
 import io.blockkit.registry.BlockRegistry;
@@ -62,11 +63,18 @@ final class Env {
 
   /**
    * Starts loading the drivers on a background thread, so that class loading and the drivers'
-   * own start-up overlap with parsing the command line. Idempotent.
+   * own start-up overlap with parsing the command line; then lets the drivers named in {@code
+   * preload} start loading what their first open needs. Idempotent.
    */
-  synchronized void warmUp() {
+  synchronized void warmUp(String... preload) {
     if (registry == null) {
-      registry = new FutureTask<>(this::load);
+      registry = new FutureTask<>(() -> {
+        BlockRegistry r = load();
+        for (String name : preload) {
+          r.find(name).ifPresent(BlockDriver::preload);
+        }
+        return r;
+      });
       Thread t = new Thread(registry, "blockkit-warm-up");
       t.setDaemon(true);
       t.start();

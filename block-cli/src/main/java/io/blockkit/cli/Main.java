@@ -1,7 +1,6 @@
 package io.blockkit.cli;
 
 import io.blockkit.api.SurrogateEscape;
-import io.blockkit.file.FileDriver;
 import java.io.BufferedOutputStream;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -80,11 +79,8 @@ public final class Main {
     Env e = new Env(out, err, debug, terminal, pluginPath, env);
     if (command != null && !command.equals("--help")) {
       // the drivers load (and start up) while picocli builds its model and parses
-      e.warmUp();
-      if (opensHostFiles(command, args)) {
-        // and so does JNA, which the file protocol needs for its lock query and allocated size
-        FileDriver.preloadNativeAccess();
-      }
+      // and then the file protocol's native access (JNA: its lock query and allocated size)
+      e.warmUp(opensHostFiles(command, args) ? new String[] {"file"} : new String[0]);
     }
     Factory factory = new Factory(e);
     CommandLine cl = new CommandLine(new BlockkitCommand(e), factory);

@@ -46,10 +46,10 @@ public final class ToolDocs {
   /** Every command, as the tool registers it when it has to show them all. */
   static CommandLine model() throws Exception {
     CommandLine root = new CommandLine(new BlockkitCommand(null));
-    for (var c : BlockkitCommand.COMMANDS.entrySet()) {
-      BaseCommand sub = CommandLine.defaultFactory().create(c.getValue());
-      root.addSubcommand(c.getKey(), sub);
-      sub.configure(root.getSubcommands().get(c.getKey()));
+    for (String name : BlockkitCommand.NAMES) {
+      BaseCommand sub = CommandLine.defaultFactory().create(BlockkitCommand.command(name));
+      root.addSubcommand(name, sub);
+      sub.configure(root.getSubcommands().get(name));
     }
     return root;
   }

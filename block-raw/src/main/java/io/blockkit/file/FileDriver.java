@@ -55,6 +55,12 @@ public final class FileDriver implements BlockDriver {
     }
   }
 
+  /** Loads JNA's native access (see {@link #preloadNativeAccess}). */
+  @Override
+  public void preload() {
+    preloadNativeAccess();
+  }
+
   @Override
   public String name() {
     return NAME;
