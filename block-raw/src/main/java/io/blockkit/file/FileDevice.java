@@ -10,6 +10,7 @@ import java.util.EnumSet;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /** An open host file. Positional I/O only, so no request moves a shared file position. */
 final class FileDevice extends AbstractBlockDevice {
@@ -29,6 +30,26 @@ final class FileDevice extends AbstractBlockDevice {
    * fstat per request.
    */
   private final AtomicLong knownLength = new AtomicLong(-1);
+  /**
+   * The data run the last block-status query found, so that the next queries inside it ask the
+   * kernel nothing: on tmpfs every SEEK_HOLE walks the page cache up to the next hole, so a
+   * client asking about a large allocated file piece by piece (an NBD export read by nbdcopy)
+   * paid time quadratic in the file's size. Writes only turn holes into data, so a data run
+   * stays one; punching holes and truncating (the only ways this device makes holes) clear it.
+   * Another process punching holes can leave it claiming data where a hole now is, which is
+   * still a true answer (data may read as zeros); QEMU's file protocol keeps the same cache.
+   * A hole-making call replaces it with a new empty run after it is done, so a query that asked
+   * the kernel before then cannot store its answer (its compare-and-set fails on identity).
+   */
+  private final AtomicReference<DataRun> lastDataRun = new AtomicReference<>(DataRun.none());
+
+  /** {@code [start, end)} was data when the kernel was asked. */
+  private record DataRun(long start, long end) {
+    /** A new empty run: compare-and-set tells instances apart. */
+    static DataRun none() {
+      return new DataRun(0, 0);
+    }
+  }
 
   FileDevice(FileDriver driver, String location, boolean readOnly,
       FileChannel channel, OpenFiles.Handle handle, NativeFiles natives) {
@@ -152,7 +173,7 @@ final class FileDevice extends AbstractBlockDevice {
 
   private void punchOrWrite(long offset, long length) throws IOException {
     try {
-      natives.punchHole(offset, length);
+      punch(offset, length);
     } catch (NativeFiles.Unsupported e) {
       super.doWriteZeroes(offset, length);
     }
@@ -161,7 +182,7 @@ final class FileDevice extends AbstractBlockDevice {
   @Override
   protected void doDiscard(long offset, long length) throws IOException {
     try {
-      natives.punchHole(offset, length);
+      punch(offset, length);
     } catch (NativeFiles.Unsupported e) {
       // discard may leave the data in place
     }
@@ -174,6 +195,10 @@ final class FileDevice extends AbstractBlockDevice {
   @Override
   protected Extent doBlockStatus(long offset, long length) throws IOException {
     long end = offset + length;
+    DataRun known = lastDataRun.get();
+    if (known.start() <= offset && offset < known.end()) {
+      return Extent.data(offset, Math.min(known.end(), end) - offset, offset, this);
+    }
     try {
       long data = natives.nextData(offset);
       if (data < 0 || data >= end) {
@@ -183,10 +208,22 @@ final class FileDevice extends AbstractBlockDevice {
         return Extent.zero(offset, data - offset);
       }
       long hole = natives.nextHole(offset);
-      long runEnd = hole <= offset ? end : Math.min(hole, end);
-      return Extent.data(offset, runEnd - offset, offset, this);
+      if (hole <= offset) {
+        return Extent.data(offset, length, offset, this);
+      }
+      // kept only if no hole was made since the field was read
+      lastDataRun.compareAndSet(known, new DataRun(offset, hole));
+      return Extent.data(offset, Math.min(hole, end) - offset, offset, this);
     } catch (NativeFiles.Unsupported e) {
       return Extent.data(offset, length, offset, this);
+    }
+  }
+
+  private void punch(long offset, long length) throws IOException, NativeFiles.Unsupported {
+    try {
+      natives.punchHole(offset, length);
+    } finally {
+      lastDataRun.set(DataRun.none());
     }
   }
 
@@ -207,6 +244,8 @@ final class FileDevice extends AbstractBlockDevice {
     } catch (IOException e) {
       knownLength.set(-1);
       throw FileErrors.map(location(), e);
+    } finally {
+      lastDataRun.set(DataRun.none());
     }
   }
 

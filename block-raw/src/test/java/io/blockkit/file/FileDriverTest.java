@@ -387,6 +387,33 @@ class FileDriverTest {
     }
   }
 
+  /**
+   * The device remembers the last data run it found (so that small queries over a large
+   * allocated file do not each walk the file): every hole it makes afterwards must still show.
+   */
+  @Test
+  void holesMadeAfterAQueryShowInTheNextQueries() throws IOException {
+    Path p = create("remember.img", "size=8M,preallocation=full");
+    try (BlockDevice d = open(p, false, false)) {
+      for (long pos = 0; pos < 8L * MIB; pos += 64 * 1024) {
+        Extent e = d.blockStatus(pos, 64 * 1024);
+        assertTrue(e.data() && e.length() == 64 * 1024, "at " + pos + ": " + e);
+      }
+      d.writeZeroes(MIB, MIB);
+      assertEquals(MIB + "+" + MIB + " zero", describe(d.blockStatus(MIB, 4L * MIB)));
+      assertTrue(d.blockStatus(3L * MIB, 4096).data());
+      d.discard(4L * MIB, MIB);
+      assertEquals(4 * MIB + "+" + MIB + " zero", describe(d.blockStatus(4L * MIB, MIB)));
+      assertTrue(d.blockStatus(6L * MIB, 4096).data());
+      d.truncate(6L * MIB);
+      d.truncate(8L * MIB);
+      assertEquals(6 * MIB + "+" + 2 * MIB + " zero", describe(d.blockStatus(6L * MIB, 2L * MIB)));
+      // and a write into a hole makes data there
+      d.write(MIB, ByteBuffer.wrap(new byte[] {1}));
+      assertTrue(d.blockStatus(MIB, 4096).data());
+    }
+  }
+
   @Test
   void writeZeroesPastTheEndGrowsWithoutWriting() throws IOException {
     Path p = create("zgrow.img", "size=0");
