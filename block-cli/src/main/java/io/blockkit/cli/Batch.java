@@ -4,25 +4,26 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
- * Runs a one-image command ({@code info}, {@code check}, {@code map}) over many images, so that a
- * script over thousands of images starts the tool once. With one image the command runs exactly
- * as before. With several, every image is processed even when some fail (each failure is one
- * error line on standard error) and:
+ * Runs a one-image command ({@code info}, {@code check}, {@code map}; {@code compare} on pairs)
+ * over many items, so that a script over thousands of images starts the tool once. With one item
+ * the command runs exactly as before. With several, every item is processed even when some fail
+ * (each failure is one error line on standard error) and:
  * <ul>
- *   <li>human output is each image's block in argument order, separated by a blank line; blocks
- *       that do not name their image themselves begin with {@code image: NAME}; an image that
- *       prints nothing (it failed, or {@code check -q}) has no block;
+ *   <li>human output is each item's block in argument order, separated by a blank line; blocks
+ *       that do not name their images themselves begin with {@code image: NAME} lines; an item
+ *       that prints nothing (it failed, or {@code check -q}) has no block;
  *   <li>JSON output is one array whose element i is what the command prints for image i alone,
  *       or {@code null} when that image failed;
  *   <li>the exit code is the worst of the images' codes, by the command's {@link Severity}.
  * </ul>
  */
 final class Batch {
-  /** The command's work for one image, printing to its {@code env.out}; returns the exit code. */
-  interface PerImage {
-    int run(String file) throws Exception;
+  /** The command's work for one item, printing to its {@code env.out}; returns the exit code. */
+  interface PerItem<T> {
+    int run(T item) throws Exception;
   }
 
   /** Orders exit codes from best to worst. */
@@ -35,36 +36,41 @@ final class Batch {
 
   private Batch() {}
 
+  /** The block header of an image whose output does not name it. */
+  static String imageLine(String file) {
+    return "image: " + file;
+  }
+
   /**
-   * @param nameBlocks whether human blocks need an {@code image: NAME} line (the command's own
-   *     output does not name the image)
+   * @param header the first line(s) of an item's human block, or null when the command's own
+   *     output names the image
    */
-  static int run(BaseCommand cmd, List<String> files, boolean json, boolean nameBlocks,
-      Severity severity, PerImage body) throws Exception {
-    if (files.size() == 1) {
-      return body.run(files.get(0));
+  static <T> int run(BaseCommand cmd, List<T> items, boolean json, Function<T, String> header,
+      Severity severity, PerItem<T> body) throws Exception {
+    if (items.size() == 1) {
+      return body.run(items.get(0));
     }
     Env env = cmd.env;
     try {
-      return each(cmd, env, files, json, nameBlocks, severity, body);
+      return each(cmd, env, items, json, header, severity, body);
     } finally {
       cmd.env = env;
     }
   }
 
-  private static int each(BaseCommand cmd, Env env, List<String> files, boolean json,
-      boolean nameBlocks, Severity severity, PerImage body) {
+  private static <T> int each(BaseCommand cmd, Env env, List<T> items, boolean json,
+      Function<T, String> header, Severity severity, PerItem<T> body) {
     List<String> elements = new ArrayList<>();
     int worst = 0;
     boolean printed = false;
-    for (String file : files) {
+    for (T item : items) {
       StringWriter text = new StringWriter();
       Env one = env.withOut(new PrintWriter(text));
       cmd.env = one; // the command prints to its env.out: each image's output is kept apart
       int code;
       boolean failed = false;
       try {
-        code = body.run(file);
+        code = body.run(item);
       } catch (Exception | Error e) {
         code = Main.fail(one, e);
         failed = true;
@@ -85,8 +91,8 @@ final class Batch {
         env.out.println();
       }
       printed = true;
-      if (nameBlocks) {
-        env.out.println("image: " + file);
+      if (header != null) {
+        env.out.println(header.apply(item));
       }
       env.out.print(text);
       env.out.flush();

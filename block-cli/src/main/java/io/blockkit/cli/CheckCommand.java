@@ -78,7 +78,7 @@ final class CheckCommand extends BaseCommand {
       }
     }
     CheckMode m = mode;
-    return Batch.run(this, files, json, true, CheckCommand::severity, file -> check(file, m, json));
+    return Batch.run(this, files, json, Batch::imageLine, CheckCommand::severity, file -> check(file, m, json));
   }
 
   /**

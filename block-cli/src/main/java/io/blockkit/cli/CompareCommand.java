@@ -5,6 +5,8 @@ import io.blockkit.ops.Compare;
 import io.blockkit.ops.CompareException;
 import io.blockkit.ops.CompareResult;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -12,12 +14,14 @@ import picocli.CommandLine.Parameters;
 /**
  * {@code compare}: qemu-img compare, run by {@link Compare} through both backing chains. Exit 0
  * identical, 1 different, 2 could not open, 3 could not
- * get allocation status, 4 could not read.
+ * get allocation status, 4 could not read. Several pairs in one call ({@code A1 B1 A2 B2 ...})
+ * are compared one after another by {@link Batch}, each pair's lines under its two names; the
+ * exit code is the highest of the pairs' (an error outranks a difference).
  */
 @Command(name = "compare", mixinStandardHelpOptions = true,
     description = "Compare the guest-visible contents of two images.",
     footer = {"", "Exit codes: 0 identical, 1 different, 2 open error, 3 allocation-status "
-        + "error, 4 read error."})
+        + "error, 4 read error. Several pairs: the highest of their codes."})
 final class CompareCommand extends BaseCommand {
   @Option(names = {"-f"}, paramLabel = "FMT", description = "Format of the first image.")
   String format1;
@@ -45,15 +49,33 @@ final class CompareCommand extends BaseCommand {
   @Option(names = {"-U", "--force-share"}, description = "Open even if another process holds the image's lock.")
   boolean forceShare;
 
-  @Parameters(index = "0", paramLabel = "FILE1", description = "The first image (format -f).")
-  String file1;
+  @Parameters(paramLabel = "FILE1 FILE2", arity = "2..*", description = "The images to compare: "
+      + "the first of a pair has format -f, the second -F. Several pairs (A1 B1 A2 B2 ...): each "
+      + "pair compared in turn, its lines under the two names.")
+  List<String> files;
 
-  @Parameters(index = "1", paramLabel = "FILE2", description = "The second image (format -F).")
-  String file2;
+  /** Two images to compare. */
+  private record Pair(String first, String second) {}
 
   @Override
   public Integer call() throws Exception {
     IoModes.checkCache(sourceCache, "source cache");
+    if (files.size() % 2 != 0) {
+      throw new CliException(1, "compare takes images in pairs (FILE1 FILE2 [FILE1 FILE2 ...]),"
+          + " but was given " + files.size() + " images");
+    }
+    List<Pair> pairs = new ArrayList<>();
+    for (int i = 0; i < files.size(); i += 2) {
+      pairs.add(new Pair(files.get(i), files.get(i + 1)));
+    }
+    return Batch.run(this, pairs, false,
+        p -> Batch.imageLine(p.first()) + "\n" + Batch.imageLine(p.second()),
+        code -> code, this::compare);
+  }
+
+  private int compare(Pair pair) throws IOException {
+    String file1 = pair.first();
+    String file2 = pair.second();
     BlockDevice a = open(file1, format1);
     try (a; BlockDevice b = open(file2, format2)) {
       CompareResult r;

@@ -42,7 +42,7 @@ final class InfoCommand extends BaseCommand {
   @Override
   public Integer call() throws Exception {
     boolean json = json(output);
-    return Batch.run(this, files, json, false, Batch.ZERO_IS_BEST, file -> info(file, json));
+    return Batch.run(this, files, json, null, Batch.ZERO_IS_BEST, file -> info(file, json));
   }
 
   private int info(String file, boolean json) throws Exception {

@@ -44,7 +44,7 @@ final class MapCommand extends BaseCommand {
     boolean json = json(output);
     long start = startOffset == null ? 0 : Sizes.parse(startOffset, "--start-offset");
     long max = maxLength == null ? Long.MAX_VALUE : Sizes.parse(maxLength, "--max-length");
-    return Batch.run(this, files, json, true, Batch.ZERO_IS_BEST,
+    return Batch.run(this, files, json, Batch::imageLine, Batch.ZERO_IS_BEST,
         file -> map(file, json, start, max));
   }
 

@@ -13,9 +13,9 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * info, check and map over many images in one call: each image's output as it is alone (alone
- * it is qemu-img's, QemuParityTest), human blocks one after another, JSON an array, a failing
- * image reported and skipped, and the worst exit code.
+ * info, check and map over many images in one call, and compare over many pairs: each item's
+ * output as it is alone (alone it is qemu-img's, QemuParityTest), human blocks one after another,
+ * JSON an array, a failing item reported and skipped, and the worst exit code.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class BatchCliTest {
@@ -94,6 +94,33 @@ class BatchCliTest {
     // a format without checks (a probed raw file) ranks below any finding
     assertEquals(63, Cli.run("check", clean, raw).code());
     assertEquals(3, Cli.run("check", raw, leaks).code());
+  }
+
+  @Test
+  void compareTakesPairsAndExitsWithTheHighestCode() {
+    // the qcow2 holds raw's bytes; the empty vdi differs from both
+    Cli.Result same = Cli.run("compare", raw, a);
+    Cli.Result differ = Cli.run("compare", a, b);
+    assertEquals(0, same.code());
+    assertEquals(1, differ.code());
+    Cli.Result both = Cli.run("compare", raw, a, a, b);
+    assertEquals("image: " + raw + "\nimage: " + a + "\n" + same.out() + "\n"
+        + "image: " + a + "\nimage: " + b + "\n" + differ.out(), both.out());
+    assertEquals(1, both.code());
+    assertEquals(0, Cli.run("compare", raw, a, a, raw).code());
+
+    // an image that cannot be opened (2) outranks a difference (1); the pairs after it still run
+    Cli.Result missingPair = Cli.run("compare", a, b, missing, a, raw, a);
+    assertEquals(2, missingPair.code());
+    assertTrue(missingPair.err().contains("missing.img"), missingPair.err());
+    assertTrue(missingPair.out().endsWith("image: " + raw + "\nimage: " + a + "\n"
+        + same.out()), missingPair.out());
+
+    Cli.Result odd = Cli.run("compare", raw, a, b);
+    assertEquals(1, odd.code());
+    assertEquals("blockkit: compare takes images in pairs (FILE1 FILE2 [FILE1 FILE2 ...]), but "
+        + "was given 3 images\n", odd.err());
+    assertEquals("", odd.out());
   }
 
   @Test
