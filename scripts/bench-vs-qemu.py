@@ -151,6 +151,10 @@ class Bench:
             row["inner_min"] = min(inner_ratios)
             row["inner_max"] = max(inner_ratios)
         self.rows.append(row)
+        # outputs go as soon as their row is done: 2 GiB outputs of every format would fill a
+        # tmpfs (and the RAM under it)
+        if prepare:
+            prepare()
         print(json.dumps(row), file=sys.stderr)
 
     def rm(self, *names):
