@@ -25,6 +25,11 @@ class LauncherReadOnlyIT {
 
   /** A copy of the checkout's launcher and shaded jar, with a pom newer than the jar. */
   private Path checkout(boolean withJar) throws Exception {
+    return checkout(withJar, "pom.xml");
+  }
+
+  /** As {@link #checkout(boolean)}, with {@code newer} (a path in the checkout) newer than the jar. */
+  private Path checkout(boolean withJar, String newer) throws Exception {
     Path root = Launcher.root();
     Path co = Files.createDirectories(dir.resolve("checkout"));
     Files.copy(root.resolve("blockkit"), co.resolve("blockkit"));
@@ -34,7 +39,9 @@ class LauncherReadOnlyIT {
       Files.copy(root.resolve("block-cli/target/blockkit.jar"), jar);
       Files.setLastModifiedTime(jar, FileTime.fromMillis(System.currentTimeMillis() - 60_000));
     }
-    Files.writeString(co.resolve("pom.xml"), "<project/>\n"); // newer than the jar: stale
+    Path source = co.resolve(newer);
+    Files.createDirectories(source.getParent());
+    Files.writeString(source, "<project/>\n"); // newer than the jar: stale
     for (Path p : List.of(dir, co, co.resolve("block-cli"), target)) {
       Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("r-xr-xr-x"));
     }
@@ -71,6 +78,23 @@ class LauncherReadOnlyIT {
     assertEquals(1, r.errLines().size(), r.err());
     assertTrue(r.err().startsWith("blockkit: warning: blockkit.jar is older than the sources "
         + "and cannot be rebuilt here"), r.err());
+  }
+
+  @Test
+  void aChangedSourceDeepInAModuleMakesTheJarStale() throws Exception {
+    Path co = checkout(true, "block-x/src/main/java/io/blockkit/x/Changed.java");
+    Cli.Result r = launch(co, "--version");
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.err().startsWith("blockkit: warning: blockkit.jar is older than the sources"),
+        r.err());
+  }
+
+  @Test
+  void aChangedTestSourceIsNoReasonToRebuild() throws Exception {
+    Path co = checkout(true, "block-x/src/test/java/io/blockkit/x/ChangedTest.java");
+    Cli.Result r = launch(co, "--version");
+    assertEquals(0, r.code(), r.err());
+    assertEquals("", r.err());
   }
 
   @Test
