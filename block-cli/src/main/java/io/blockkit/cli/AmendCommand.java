@@ -17,24 +17,17 @@ import picocli.CommandLine.Parameters;
 @Command(name = "amend", mixinStandardHelpOptions = true,
     description = "Change create options of an existing image. '-o help' lists those the format "
         + "can change.")
-final class AmendCommand extends BaseCommand {
-  @Option(names = {"-f", "--format"}, paramLabel = "FMT", description = "Image format (probed if absent).")
-  String format;
-
+final class AmendCommand extends ImageCommand {
   @Option(names = "-o", paramLabel = "OPTIONS",
       description = "Options to change, key=value[,key=value...]; 'help' lists them.")
   List<String> options = List.of();
 
-  @Option(names = {"-q", "--quiet"}, description = "Print nothing but errors.")
+  @Option(names = {"-q", "--quiet"}, description = Texts.QUIET)
   boolean quiet;
 
   @Option(names = "-t", paramLabel = "CACHE", description = "Cache mode (accepted for qemu-img "
       + "compatibility; blockkit writes through the page cache, flushing at the end).")
   String cache;
-
-  @Option(names = "--image-opts", description = "FILE is an option string describing the stack "
-      + "(driver=...,file.driver=...,file.filename=...).")
-  boolean imageOpts;
 
   @Parameters(paramLabel = "FILE", arity = "0..1", description = "The image.")
   String file;

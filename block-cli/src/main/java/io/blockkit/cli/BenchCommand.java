@@ -21,7 +21,7 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Run a simple I/O benchmark on an image.")
-final class BenchCommand extends BaseCommand {
+final class BenchCommand extends ImageCommand {
   /** Requests in flight are threads here (qemu: coroutines), hence a limit qemu-img lacks. */
   static final int MAX_DEPTH = 1024;
 
@@ -41,9 +41,6 @@ final class BenchCommand extends BaseCommand {
 
   @Option(names = {"-w", "--write"}, description = "Write instead of read.")
   boolean write;
-
-  @Option(names = {"-f", "--format"}, paramLabel = "FMT", description = "Image format (probed if absent).")
-  String format;
 
   @Option(names = {"-o", "--offset"}, paramLabel = "OFFSET", description = "First offset (default 0).")
   String offset = "0";
@@ -70,11 +67,7 @@ final class BenchCommand extends BaseCommand {
   @Option(names = "-n", description = "Native AIO, as -i native (accepted, see -i).")
   boolean nativeAio;
 
-  @Option(names = "--image-opts", description = "FILE is an option string describing the stack "
-      + "(driver=...,file.driver=...,file.filename=...).")
-  boolean imageOpts;
-
-  @Option(names = {"-U", "--force-share"}, description = "Open even if another process holds the image's lock.")
+  @Option(names = {"-U", "--force-share"}, description = Texts.FORCE_SHARE)
   boolean forceShare;
 
   @Parameters(paramLabel = "FILE", description = "The image.")

@@ -23,7 +23,7 @@ import picocli.CommandLine.Parameters;
     description = "Check an image's metadata for consistency, optionally repairing it.",
     footer = {"", "Exit codes: 0 no errors, 1 check not completed, 2 corruptions, "
         + "3 leaked clusters only, 63 the format does not support checks."})
-final class CheckCommand extends BaseCommand {
+final class CheckCommand extends ImageCommand {
   static final int EXIT_FAILED = 1;
   static final int EXIT_CORRUPT = 2;
   static final int EXIT_LEAKS = 3;
@@ -33,9 +33,6 @@ final class CheckCommand extends BaseCommand {
   private static final java.util.Set<String> KINDS = java.util.Set.of("ERROR", "Leaked",
       "Check error");
 
-  @Option(names = {"-f", "--format"}, paramLabel = "FMT", description = "Image format (probed if absent).")
-  String format;
-
   @Option(names = "--output", paramLabel = "human|json", description = "Output format (default human).")
   String output;
 
@@ -43,18 +40,14 @@ final class CheckCommand extends BaseCommand {
       description = "Repair leaked clusters only, or all inconsistencies.")
   String repair;
 
-  @Option(names = {"-q", "--quiet"}, description = "Print nothing but errors.")
+  @Option(names = {"-q", "--quiet"}, description = Texts.QUIET)
   boolean quiet;
 
   @Option(names = "-T", paramLabel = "CACHE", description = "Cache mode (accepted for qemu-img "
       + "compatibility; blockkit always reads through the page cache).")
   String cache;
 
-  @Option(names = "--image-opts", description = "FILE is an option string describing the stack "
-      + "(driver=...,file.driver=...,file.filename=...).")
-  boolean imageOpts;
-
-  @Option(names = {"-U", "--force-share"}, description = "Open even if another process holds the image's lock.")
+  @Option(names = {"-U", "--force-share"}, description = Texts.FORCE_SHARE)
   boolean forceShare;
 
   @Parameters(paramLabel = "FILE", arity = "1..*", description = "The image. Several images: "

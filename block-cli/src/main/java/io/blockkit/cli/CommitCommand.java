@@ -9,10 +9,7 @@ import picocli.CommandLine.Parameters;
 /** {@code commit}: qemu-img commit, run by {@link Commit}. */
 @Command(name = "commit", mixinStandardHelpOptions = true,
     description = "Write an image's changes into its backing file (or a deeper one with -b).")
-final class CommitCommand extends BaseCommand {
-  @Option(names = {"-f", "--format"}, paramLabel = "FMT", description = "Image format (probed if absent).")
-  String format;
-
+final class CommitCommand extends ImageCommand {
   @Option(names = "-b", paramLabel = "BASE", description = "The image of the chain to commit "
       + "into (default: the backing file); implies -d.")
   String base;
@@ -24,16 +21,12 @@ final class CommitCommand extends BaseCommand {
   @Option(names = "-p", description = "Show progress (a bar on a terminal, lines otherwise).")
   boolean progress;
 
-  @Option(names = {"-q", "--quiet"}, description = "Print nothing but errors.")
+  @Option(names = {"-q", "--quiet"}, description = Texts.QUIET)
   boolean quiet;
 
   @Option(names = "-t", paramLabel = "CACHE", description = "Cache mode (accepted for qemu-img "
       + "compatibility; blockkit writes through the page cache, flushing at the end).")
   String cache;
-
-  @Option(names = "--image-opts", description = "FILE is an option string describing the stack "
-      + "(driver=...,file.driver=...,file.filename=...).")
-  boolean imageOpts;
 
   @Parameters(paramLabel = "FILE", description = "The image whose changes are committed.")
   String file;

@@ -14,16 +14,9 @@ import picocli.CommandLine.Parameters;
 @Command(name = "compact", mixinStandardHelpOptions = true,
     description = "Give unused space back: release blocks that read as zeros (or as the backing "
         + "file), and shrink the file. The content does not change.")
-final class CompactCommand extends BaseCommand {
-  @Option(names = {"-f", "--format"}, paramLabel = "FMT", description = "Image format (probed if absent).")
-  String format;
-
-  @Option(names = {"-q", "--quiet"}, description = "Print nothing but errors.")
+final class CompactCommand extends ImageCommand {
+  @Option(names = {"-q", "--quiet"}, description = Texts.QUIET)
   boolean quiet;
-
-  @Option(names = "--image-opts", description = "FILE is an option string describing the stack "
-      + "(driver=...,file.driver=...,file.filename=...).")
-  boolean imageOpts;
 
   @Parameters(paramLabel = "FILE", description = "The image.")
   String file;

@@ -46,7 +46,7 @@ final class CompareCommand extends BaseCommand {
       + "(driver=...,file.driver=...,file.filename=...).")
   boolean imageOpts;
 
-  @Option(names = {"-U", "--force-share"}, description = "Open even if another process holds the image's lock.")
+  @Option(names = {"-U", "--force-share"}, description = Texts.FORCE_SHARE)
   boolean forceShare;
 
   @Parameters(paramLabel = "FILE1 FILE2", arity = "2..*", description = "The images to compare: "

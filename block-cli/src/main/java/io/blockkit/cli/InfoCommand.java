@@ -17,18 +17,11 @@ import picocli.CommandLine.Parameters;
 /** {@code info}: qemu-img info's fields, human or JSON, for the image or its whole chain. */
 @Command(name = "info", mixinStandardHelpOptions = true,
     description = "Show the format, sizes and format-specific fields of an image.")
-final class InfoCommand extends BaseCommand {
-  @Option(names = {"-f", "--format"}, paramLabel = "FMT", description = "Image format (probed if absent).")
-  String format;
-
+final class InfoCommand extends ImageCommand {
   @Option(names = "--output", paramLabel = "human|json", description = "Output format (default human).")
   String output;
 
-  @Option(names = "--image-opts", description = "FILE is an option string describing the stack "
-      + "(driver=...,file.driver=...,file.filename=...).")
-  boolean imageOpts;
-
-  @Option(names = {"-U", "--force-share"}, description = "Open even if another process holds the image's lock.")
+  @Option(names = {"-U", "--force-share"}, description = Texts.FORCE_SHARE)
   boolean forceShare;
 
   @Option(names = "--backing-chain", description = "Show every image of the backing chain, the "

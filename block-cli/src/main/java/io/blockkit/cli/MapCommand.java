@@ -15,10 +15,7 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "map", mixinStandardHelpOptions = true,
     description = "Show where the image's data lives: runs of data, zeros and holes.")
-final class MapCommand extends BaseCommand {
-  @Option(names = {"-f", "--format"}, paramLabel = "FMT", description = "Image format (probed if absent).")
-  String format;
-
+final class MapCommand extends ImageCommand {
   @Option(names = "--output", paramLabel = "human|json", description = "Output format (default human).")
   String output;
 
@@ -28,11 +25,7 @@ final class MapCommand extends BaseCommand {
   @Option(names = {"-l", "--max-length"}, paramLabel = "LENGTH", description = "Map at most this many bytes.")
   String maxLength;
 
-  @Option(names = "--image-opts", description = "FILE is an option string describing the stack "
-      + "(driver=...,file.driver=...,file.filename=...).")
-  boolean imageOpts;
-
-  @Option(names = {"-U", "--force-share"}, description = "Open even if another process holds the image's lock.")
+  @Option(names = {"-U", "--force-share"}, description = Texts.FORCE_SHARE)
   boolean forceShare;
 
   @Parameters(paramLabel = "FILE", arity = "1..*", description = "The image. Several images: "

@@ -10,10 +10,7 @@ import picocli.CommandLine.Parameters;
 /** {@code rebase}: qemu-img rebase, run by {@link Rebase}. */
 @Command(name = "rebase", mixinStandardHelpOptions = true,
     description = "Change an image's backing file, keeping what it reads as (or not, with -u).")
-final class RebaseCommand extends BaseCommand {
-  @Option(names = {"-f", "--format"}, paramLabel = "FMT", description = "Image format (probed if absent).")
-  String format;
-
+final class RebaseCommand extends ImageCommand {
   @Option(names = "-b", paramLabel = "BACKING", description = "The new backing file (relative to "
       + "the image's folder unless absolute); \"\" for none.")
   String backing;
@@ -28,7 +25,7 @@ final class RebaseCommand extends BaseCommand {
   @Option(names = "-p", description = "Show progress (a bar on a terminal, lines otherwise).")
   boolean progress;
 
-  @Option(names = {"-q", "--quiet"}, description = "Print nothing but errors.")
+  @Option(names = {"-q", "--quiet"}, description = Texts.QUIET)
   boolean quiet;
 
   @Option(names = "-t", paramLabel = "CACHE", description = "Cache mode (accepted for qemu-img "
@@ -38,10 +35,6 @@ final class RebaseCommand extends BaseCommand {
   @Option(names = "-T", paramLabel = "CACHE", description = "Source cache mode (accepted for "
       + "qemu-img compatibility).")
   String sourceCache;
-
-  @Option(names = "--image-opts", description = "FILE is an option string describing the stack "
-      + "(driver=...,file.driver=...,file.filename=...).")
-  boolean imageOpts;
 
   @Parameters(paramLabel = "FILE", description = "The image to rebase.")
   String file;

@@ -15,10 +15,7 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "resize", mixinStandardHelpOptions = true,
     description = "Change an image's virtual size: SIZE, +SIZE (grow by) or -SIZE (shrink by).")
-final class ResizeCommand extends BaseCommand {
-  @Option(names = {"-f", "--format"}, paramLabel = "FMT", description = "Image format (probed if absent).")
-  String format;
-
+final class ResizeCommand extends ImageCommand {
   @Option(names = "--shrink", description = "Allow a smaller size. blockkit still refuses to cut "
       + "off a range that reads as anything but zeros.")
   boolean shrink;
@@ -27,12 +24,8 @@ final class ResizeCommand extends BaseCommand {
       + "new range: only 'off' (blockkit grows images sparse).")
   String preallocation;
 
-  @Option(names = {"-q", "--quiet"}, description = "Print nothing but errors.")
+  @Option(names = {"-q", "--quiet"}, description = Texts.QUIET)
   boolean quiet;
-
-  @Option(names = "--image-opts", description = "FILE is an option string describing the stack "
-      + "(driver=...,file.driver=...,file.filename=...).")
-  boolean imageOpts;
 
   @Parameters(index = "0", paramLabel = "FILE", description = "The image.")
   String file;

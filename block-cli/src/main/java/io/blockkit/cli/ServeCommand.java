@@ -28,10 +28,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "serve", mixinStandardHelpOptions = true,
     description = "Export an image over NBD (qemu-nbd's flags); stops when the last client "
         + "leaves unless -t.")
-final class ServeCommand extends BaseCommand {
-  @Option(names = {"-f", "--format"}, paramLabel = "FMT", description = "Image format (probed if absent).")
-  String format;
-
+final class ServeCommand extends ImageCommand {
   @Option(names = {"-r", "--read-only"}, description = "Export read-only.")
   boolean readOnly;
 
@@ -70,10 +67,6 @@ final class ServeCommand extends BaseCommand {
   @Option(names = "--tls-ca", paramLabel = "FILE",
       description = "Require client certificates signed by this PEM CA certificate.")
   Path tlsCa;
-
-  @Option(names = "--image-opts", description = "FILE is an option string describing the stack "
-      + "(driver=...,file.driver=...,file.filename=...).")
-  boolean imageOpts;
 
   @Option(names = {"-v", "--verbose"}, description = "Print connections and protocol errors on stderr.")
   boolean verbose;

@@ -18,22 +18,15 @@ import picocli.CommandLine.Parameters;
     description = "List an image's internal snapshots (-l, the default). Creating, applying and "
         + "deleting them (-c, -a, -d) is not supported yet.",
     footer = {"", "Read a snapshot's contents with 'blockkit convert -l snapshot.name=NAME'."})
-final class SnapshotCommand extends BaseCommand {
-  @Option(names = {"-f", "--format"}, paramLabel = "FMT", description = "Image format (probed if absent).")
-  String format;
-
+final class SnapshotCommand extends ImageCommand {
   @Option(names = "--output", paramLabel = "human|json",
       description = "Output format of -l (default human; json: a list of qemu's snapshot objects).")
   String output;
 
-  @Option(names = {"-q", "--quiet"}, description = "Print nothing but errors.")
+  @Option(names = {"-q", "--quiet"}, description = Texts.QUIET)
   boolean quiet;
 
-  @Option(names = "--image-opts", description = "FILE is an option string describing the stack "
-      + "(driver=...,file.driver=...,file.filename=...).")
-  boolean imageOpts;
-
-  @Option(names = {"-U", "--force-share"}, description = "Open even if another process holds the image's lock.")
+  @Option(names = {"-U", "--force-share"}, description = Texts.FORCE_SHARE)
   boolean forceShare;
 
   @ArgGroup(exclusive = true)
