@@ -96,6 +96,13 @@ class Bench:
             if not os.path.exists(self.path("full." + fmt)):
                 sh(["qemu-img", "convert", "-f", "raw", "-O", fmt] + opts
                    + [self.path("full.raw"), self.path("full." + fmt)])
+        if not os.path.exists(self.path("small.vdi")):
+            sh(["qemu-img", "create", "-f", "vdi", self.path("small.vdi"), "64M"])
+        if not os.path.exists(self.path("Hello.class")):
+            with open(self.path("Hello.java"), "w") as f:
+                f.write('public class Hello { public static void main(String[] a) '
+                        '{ System.out.println("hello"); } }\n')
+            sh(["javac", "-d", self.dir, self.path("Hello.java")])
         if not os.path.exists(self.path("largest.vdi")):
             # The largest VDI QEMU allows: 512 TiB - 128 MiB, 536870784 blocks, a 2 GiB map.
             sh(["qemu-img", "create", "-f", "vdi", self.path("largest.vdi"), "562949819203584"])
@@ -107,7 +114,8 @@ class Bench:
         return ((not a.only or re.search(a.only, name))
                 and not (a.skip and re.search(a.skip, name)))
 
-    def pair(self, name, qemu_cmd, bk_cmd, prepare=None, inner=False, check=None, bk_env=None):
+    def pair(self, name, qemu_cmd, bk_cmd, prepare=None, inner=False, check=None, bk_env=None,
+             table="qemu"):
         if not self.wanted(name):
             return
         ratios, inner_ratios, q_times, b_times, q_rss, b_rss = [], [], [], [], [], []
@@ -138,6 +146,7 @@ class Bench:
                 if qi and bi:
                     inner_ratios.append(bi / qi)
         row = {
+            "table": table,
             "workload": name,
             "qemu_s": statistics.median(q_times),
             "blockkit_s": statistics.median(b_times),
@@ -177,6 +186,13 @@ class Bench:
         self.formats()
         self.nbd()
         self.pair("start-up: --version", ["qemu-img", "--version"], bk + ["--version"])
+        # The start-up goal: blockkit's short commands against the floor of any Java tool, a
+        # hello-world run with the launcher's short-command flags.
+        hello = ["java", "-XX:+UseSerialGC", "-Xss2m", "-XX:TieredStopAtLevel=1", "-cp",
+                 self.dir, "Hello"]
+        for cmd in ("info", "check", "map"):
+            self.pair("%s small.vdi (64 MiB)" % cmd, hello, bk + [cmd, p("small.vdi")],
+                      table="floor")
         size = "%d MiB" % (self.args.full_size // MIB) if self.args.quick else "2 GiB"
         self.pair("convert %s full VDI -> raw" % size,
                   ["qemu-img", "convert", "-f", "vdi", "-O", "raw", p("full.vdi"), p("o.raw")],
@@ -242,6 +258,9 @@ class Bench:
                       ["qemu-img", "convert", "-f", src_fmt, "-O", dst_fmt] + extra + [p(src), p(dst)],
                       self.bk + ["convert", "-f", src_fmt, "-O", dst_fmt] + extra + [p(src), p(dst)],
                       prepare=self.rm(dst))
+        conv("convert %s raw -> raw" % size, "full.raw", "raw", "o.raw", "raw")
+        conv("convert %s raw -> raw, copy offload (-C)" % size, "full.raw", "raw", "o.raw", "raw",
+             ["-C"])
         for fmt, label in (("qcow2", "qcow2"), ("vmdk", "VMDK monolithicSparse"),
                            ("vhdx", "VHDX"), ("vpc", "VHD (vpc)")):
             conv("convert %s raw -> %s" % (size, label), "full.raw", "raw", "o." + fmt, fmt)
@@ -282,6 +301,8 @@ class Bench:
               " CPU-time ratio | peak RSS qemu-img / blockkit (MiB) |")
         print("|---|---|---|---|---|---|---|---|")
         for r in self.rows:
+            if r["table"] != "qemu":
+                continue
             rss = ""
             if r["qemu_rss_mib"] and r["blockkit_rss_mib"]:
                 rss = "%.0f / %.0f" % (r["qemu_rss_mib"], r["blockkit_rss_mib"])
@@ -293,6 +314,17 @@ class Bench:
                 print("| %s (in-tool 'Run completed' time) | | | **%.2f** | %.2f | %.2f | | |" % (
                     r["workload"], r["inner_ratio"], r["inner_min"], r["inner_max"]))
         print()
+        floor = [r for r in self.rows if r["table"] == "floor"]
+        if floor:
+            print("| start-up against a Java hello-world | hello median (s) | blockkit median (s) |"
+                  " ratio median | min | max | CPU-time ratio |")
+            print("|---|---|---|---|---|---|---|")
+            for r in floor:
+                cpu = "%.2f" % r["cpu_ratio"] if r.get("cpu_ratio") else ""
+                print("| %s | %.3f | %.3f | **%.2f** | %.2f | %.2f | %s |" % (
+                    r["workload"], r["qemu_s"], r["blockkit_s"], r["ratio"], r["min"], r["max"],
+                    cpu))
+            print()
         if hasattr(self, "floor"):
             print("- bare JVM start (java -version, CDS on, C1 only) on this machine: %.3f s" %
                   self.floor)
