@@ -1,6 +1,7 @@
 package io.blockkit.vmdk;
 
 import static io.blockkit.vmdk.SparseHeader.SECTOR;
+import static io.blockkit.vmdk.SparseHeader.roundUp;
 
 import io.blockkit.api.CheckReport;
 import java.io.IOException;
@@ -151,10 +152,6 @@ final class SparseCheck {
       used.add(new long[] {at, at + roundUp(gtBytes)});
     }
     return x.tables.readInts(at, x.header.gtesPerGt);
-  }
-
-  private static long roundUp(long bytes) {
-    return (bytes + SECTOR - 1) / SECTOR * SECTOR;
   }
 
   /**

@@ -19,6 +19,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * (GTs), with a redundant copy of both kept in step on writes. Also reads compressed grains
  * ({@link CompressedGrain}); {@link StreamExtent} writes stream-optimized ones.
  *
+ * <p>Requests are split at grain boundaries ({@link #eachGrain}) and served a grain at a time by
+ * {@link #readGrain}, {@link #writeGrain} and {@link #zeroGrain}, the steps {@link StreamExtent}
+ * replaces. The tables are {@link GrainTables}.
+ *
  * <p>Concurrency: reads share a lock; a write holds it alone, so an allocation (grain appended,
  * then its GT entry, then the redundant entry) is never seen half done.
  */
