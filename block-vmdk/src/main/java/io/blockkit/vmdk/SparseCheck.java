@@ -1,6 +1,7 @@
 package io.blockkit.vmdk;
 
 import static io.blockkit.vmdk.SparseHeader.SECTOR;
+import static io.blockkit.vmdk.SparseHeader.roundUp;
 
 import io.blockkit.api.CheckReport;
 import java.io.IOException;
@@ -41,9 +42,9 @@ final class SparseCheck {
     totals.total += grains;
     long previous = -1;
     long end = metaEnd;
-    for (int gdi = 0; gdi < x.gd.length; gdi++) {
-      long gtAt = Integer.toUnsignedLong(x.gd[gdi]) * SECTOR;
-      if (x.gd[gdi] == 0) {
+    for (int gdi = 0; gdi < x.tables.gd.length; gdi++) {
+      long gtAt = Integer.toUnsignedLong(x.tables.gd[gdi]) * SECTOR;
+      if (x.tables.gd[gdi] == 0) {
         continue;
       }
       if (gtAt > fileLength - gtBytes) {
@@ -55,13 +56,13 @@ final class SparseCheck {
         report.corruption(name + ": grain directory entry " + gdi + " points into the header");
         continue;
       }
-      if (x.overlapsFixed(gtAt, roundUp(gtBytes))) {
+      if (x.tables.overlapsFixed(gtAt, roundUp(gtBytes))) {
         report.corruption(name + ": grain table " + gdi + " at sector " + gtAt / SECTOR
             + " overlaps the header, the descriptor or a grain directory");
       } else if (gtAt >= metaEnd) {
         used.add(new long[] {gtAt, gtAt + roundUp(gtBytes)});
       }
-      int[] gt = x.table(gdi);
+      int[] gt = x.tables.table(gdi);
       int[] redundant = redundantTable(gdi, fileLength, gtBytes, used);
       for (int i = 0; i < gt.length; i++) {
         long g = (long) gdi * h.gtesPerGt + i;
@@ -110,7 +111,7 @@ final class SparseCheck {
     if (!compressed) {
       // The header, descriptor and directories may overlap one another (the open accepted
       // them): they count once, as one used range each run.
-      List<long[]> fixed = new ArrayList<>(x.fixedRegions());
+      List<long[]> fixed = new ArrayList<>(x.tables.fixedRegions());
       fixed.sort((a, b) -> Long.compare(a[0], b[0]));
       long[] run = null;
       for (long[] r : fixed) {
@@ -133,16 +134,16 @@ final class SparseCheck {
 
   private int[] redundantTable(int gdi, long fileLength, long gtBytes, List<long[]> used)
       throws IOException {
-    if (x.rgd == null || x.rgd[gdi] == 0) {
+    if (x.tables.rgd == null || x.tables.rgd[gdi] == 0) {
       return null;
     }
-    long at = Integer.toUnsignedLong(x.rgd[gdi]) * SECTOR;
+    long at = Integer.toUnsignedLong(x.tables.rgd[gdi]) * SECTOR;
     if (at < SECTOR || at > fileLength - gtBytes) {
       report.corruption(name + ": redundant grain directory entry " + gdi + " points to sector "
           + at / SECTOR + ", outside the " + fileLength + "-byte file's tables");
       return null;
     }
-    if (x.overlapsFixed(at, roundUp(gtBytes))) {
+    if (x.tables.overlapsFixed(at, roundUp(gtBytes))) {
       report.corruption(name + ": redundant grain table " + gdi + " at sector " + at / SECTOR
           + " overlaps the header, the descriptor or a grain directory");
       return null;
@@ -150,11 +151,7 @@ final class SparseCheck {
     if (at >= x.header.overhead * SECTOR) {
       used.add(new long[] {at, at + roundUp(gtBytes)});
     }
-    return x.readInts(at, x.header.gtesPerGt);
-  }
-
-  private static long roundUp(long bytes) {
-    return (bytes + SECTOR - 1) / SECTOR * SECTOR;
+    return x.tables.readInts(at, x.header.gtesPerGt);
   }
 
   /**

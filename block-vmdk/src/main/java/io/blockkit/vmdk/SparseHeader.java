@@ -55,6 +55,11 @@ final class SparseHeader {
     this.compression = compression;
   }
 
+  /** {@code bytes} rounded up to whole sectors, in bytes. */
+  static long roundUp(long bytes) {
+    return (bytes + SECTOR - 1) / SECTOR * SECTOR;
+  }
+
   /** True when {@code b} (at least 4 bytes from its position) starts with the KDMV magic. */
   static boolean hasMagic(ByteBuffer b) {
     return b.remaining() >= 4 && b.duplicate().order(ByteOrder.LITTLE_ENDIAN).getInt() == MAGIC;

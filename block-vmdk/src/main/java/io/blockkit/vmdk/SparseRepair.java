@@ -79,19 +79,19 @@ final class SparseRepair {
    * before the repair), then rewrites the directory and table entries.
    */
   private void repairCorruptions() throws IOException {
-    int[] gd = x.gd.clone();
-    int[] rgd = x.rgd == null ? null : x.rgd.clone();
+    int[] gd = x.tables.gd.clone();
+    int[] rgd = x.tables.rgd == null ? null : x.tables.rgd.clone();
     for (int gdi = 0; gdi < gd.length; gdi++) {
       long primary = Integer.toUnsignedLong(gd[gdi]);
       long redundant = rgd == null ? 0 : Integer.toUnsignedLong(rgd[gdi]);
       boolean redundantOk = redundant == 0 || inFile(redundant, gtBytes);
       if (primary != 0 && !inFile(primary, gtBytes)) {
-        gd[gdi] = redundant != 0 && redundantOk && !x.overlapsFixed(redundant * SECTOR, gtSpan)
+        gd[gdi] = redundant != 0 && redundantOk && !x.tables.overlapsFixed(redundant * SECTOR, gtSpan)
             ? appendCopy(redundant * SECTOR, gtSpan) : 0;
-      } else if (primary != 0 && x.overlapsFixed(primary * SECTOR, gtSpan)) {
+      } else if (primary != 0 && x.tables.overlapsFixed(primary * SECTOR, gtSpan)) {
         gd[gdi] = appendCopy(primary * SECTOR, gtSpan); // the entries it reads now
       }
-      if (redundantOk && redundant != 0 && x.overlapsFixed(redundant * SECTOR, gtSpan)) {
+      if (redundantOk && redundant != 0 && x.tables.overlapsFixed(redundant * SECTOR, gtSpan)) {
         redundantOk = false;
       }
       if (!redundantOk) {
@@ -110,12 +110,12 @@ final class SparseRepair {
     }
     Map<Long, Integer> entries = grainEntries(gd, kept);
     for (int gdi = 0; gdi < gd.length; gdi++) {
-      if (gd[gdi] != x.gd[gdi]) {
-        x.gts[gdi] = null;
-        setDirectory(h.gdOffset, x.gd, gdi, gd[gdi]);
+      if (gd[gdi] != x.tables.gd[gdi]) {
+        x.tables.gts[gdi] = null;
+        setDirectory(h.gdOffset, x.tables.gd, gdi, gd[gdi]);
       }
-      if (rgd != null && rgd[gdi] != x.rgd[gdi]) {
-        setDirectory(h.rgdOffset, x.rgd, gdi, rgd[gdi]);
+      if (rgd != null && rgd[gdi] != x.tables.rgd[gdi]) {
+        setDirectory(h.rgdOffset, x.tables.rgd, gdi, rgd[gdi]);
       }
     }
     for (Map.Entry<Long, Integer> e : entries.entrySet()) {
@@ -134,7 +134,7 @@ final class SparseRepair {
       if (gd[gdi] == 0) {
         continue;
       }
-      int[] gt = x.readInts(Integer.toUnsignedLong(gd[gdi]) * SECTOR, h.gtesPerGt);
+      int[] gt = x.tables.readInts(Integer.toUnsignedLong(gd[gdi]) * SECTOR, h.gtesPerGt);
       for (int i = 0; i < gt.length; i++) {
         long g = (long) gdi * h.gtesPerGt + i;
         int e = gt[i];
@@ -160,7 +160,7 @@ final class SparseRepair {
 
   private List<Item> fixed() {
     List<Item> out = new ArrayList<>();
-    for (long[] r : x.fixedRegions()) {
+    for (long[] r : x.tables.fixedRegions()) {
       out.add(new Item(Kind.FIXED, -1, r[0], r[1] - r[0]));
     }
     return out;
@@ -177,20 +177,20 @@ final class SparseRepair {
 
   /** Rewrites every redundant table that differs from its primary table. */
   private void syncRedundantTables() throws IOException {
-    if (x.rgd == null) {
+    if (x.tables.rgd == null) {
       return;
     }
-    for (int gdi = 0; gdi < x.gd.length; gdi++) {
-      long redundant = Integer.toUnsignedLong(x.rgd[gdi]);
+    for (int gdi = 0; gdi < x.tables.gd.length; gdi++) {
+      long redundant = Integer.toUnsignedLong(x.tables.rgd[gdi]);
       if (redundant == 0 || !inFile(redundant, gtBytes)) {
         continue;
       }
-      if (x.gd[gdi] == 0) {
-        setDirectory(h.rgdOffset, x.rgd, gdi, 0); // a table a crash left half made
+      if (x.tables.gd[gdi] == 0) {
+        setDirectory(h.rgdOffset, x.tables.rgd, gdi, 0); // a table a crash left half made
         continue;
       }
-      int[] gt = x.table(gdi);
-      if (gt != null && !Arrays.equals(gt, x.readInts(redundant * SECTOR, gt.length))) {
+      int[] gt = x.tables.table(gdi);
+      if (gt != null && !Arrays.equals(gt, x.tables.readInts(redundant * SECTOR, gt.length))) {
         ByteBuffer b = ByteBuffer.allocate(gt.length * 4).order(ByteOrder.LITTLE_ENDIAN);
         b.asIntBuffer().put(gt);
         x.file.write(redundant * SECTOR, b);
@@ -199,7 +199,7 @@ final class SparseRepair {
   }
 
   private List<Item> tables() {
-    return tables(x.gd, x.rgd);
+    return tables(x.tables.gd, x.tables.rgd);
   }
 
   /** The tables past the overhead. */
@@ -226,8 +226,8 @@ final class SparseRepair {
     List<Item> items = new ArrayList<>(tables());
     long grain = x.grainBytes();
     boolean zeroedFlag = h.has(SparseHeader.FLAG_ZEROED_GRAIN);
-    for (int gdi = 0; gdi < x.gd.length; gdi++) {
-      int[] gt = x.table(gdi);
+    for (int gdi = 0; gdi < x.tables.gd.length; gdi++) {
+      int[] gt = x.tables.table(gdi);
       for (int i = 0; gt != null && i < gt.length; i++) {
         long at = Integer.toUnsignedLong(gt[i]);
         if (at >= h.overhead && !(gt[i] == SparseExtent.ZEROED && zeroedFlag)) {
@@ -277,8 +277,8 @@ final class SparseRepair {
   private void point(Item it, int sector) throws IOException {
     switch (it.kind) {
       case GRAIN -> x.setEntry(it.index, sector);
-      case TABLE -> setDirectory(h.gdOffset, x.gd, (int) it.index, sector);
-      case REDUNDANT_TABLE -> setDirectory(h.rgdOffset, x.rgd, (int) it.index, sector);
+      case TABLE -> setDirectory(h.gdOffset, x.tables.gd, (int) it.index, sector);
+      case REDUNDANT_TABLE -> setDirectory(h.rgdOffset, x.tables.rgd, (int) it.index, sector);
       default -> throw new IllegalStateException();
     }
   }

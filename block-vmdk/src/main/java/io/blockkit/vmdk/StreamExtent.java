@@ -1,6 +1,7 @@
 package io.blockkit.vmdk;
 
 import static io.blockkit.vmdk.SparseHeader.SECTOR;
+import static io.blockkit.vmdk.SparseHeader.roundUp;
 
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.error.BlockException;
@@ -8,7 +9,6 @@ import io.blockkit.api.error.CorruptImageException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.zip.Deflater;
 
 /**
  * A stream-optimized extent, written append-only in the layout VMware's tools require: grain
@@ -65,37 +65,30 @@ final class StreamExtent extends SparseExtent {
    */
   private long scan() throws IOException {
     long fileLength = file.size();
-    long limit = 2 * grainBytes() + SECTOR;
+    long grains = (length + grainBytes() - 1) / grainBytes();
     long found = 0;
     long lastGroup = -1;
     long s = header.overhead;
-    ByteBuffer m = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
     while (s > 0 && s <= fileLength / SECTOR - 1) {
-      m.clear();
-      file.read(s * SECTOR, m);
-      long val = m.getLong(0);
-      long size = Integer.toUnsignedLong(m.getInt(8));
-      if (size > 0) {
+      CompressedGrain.Marker m = CompressedGrain.Marker.read(file, s * SECTOR, 16);
+      long val = m.value();
+      if (m.size() > 0) {
         long g = val / header.grainSectors;
-        if (val < 0 || val % header.grainSectors != 0 || g >= (length + grainBytes() - 1)
-            / grainBytes() || size > limit || s * SECTOR + 12 + size > fileLength) {
+        if (val < 0 || val % header.grainSectors != 0 || g >= grains
+            || m.size() > CompressedGrain.maxStored(grainBytes(), s * SECTOR, fileLength)) {
           break;
         }
-        int gdi = (int) (g / header.gtesPerGt);
-        if (gts[gdi] == null) {
-          gts[gdi] = new int[header.gtesPerGt];
-        }
-        gts[gdi][(int) (g % header.gtesPerGt)] = (int) s;
-        lastGroup = gdi;
+        tables.remember(g, (int) s);
+        lastGroup = g / header.gtesPerGt;
         found++;
-        s += (12 + size + SECTOR - 1) / SECTOR;
-      } else if ((m.getInt(12) == MARKER_GT || m.getInt(12) == MARKER_GD) && val > 0
+        s += CompressedGrain.sectors(m.size());
+      } else if ((m.type() == MARKER_GT || m.type() == MARKER_GD) && val > 0
           && val <= (fileLength / SECTOR)) {
-        if (m.getInt(12) == MARKER_GT && lastGroup >= 0) {
-          gd[(int) lastGroup] = (int) (s + 1); // a table follows the grains of its group
+        if (m.type() == MARKER_GT && lastGroup >= 0) {
+          tables.gd[(int) lastGroup] = (int) (s + 1); // a table follows the grains of its group
         }
         s += 1 + val;
-      } else if (m.getInt(12) == MARKER_FOOTER) {
+      } else if (m.type() == MARKER_FOOTER) {
         s += 2;
       } else {
         break; // the end-of-stream marker, or where the interrupted writer stopped
@@ -107,8 +100,8 @@ final class StreamExtent extends SparseExtent {
   /** Finds where appending continues: after the last grain, before the structures behind it. */
   private void resumeAfterLastGrain(long gdOffset) throws IOException {
     long lastAt = -1;
-    for (int gdi = 0; gdi < gd.length; gdi++) {
-      int[] gt = table(gdi);
+    for (int gdi = 0; gdi < tables.gd.length; gdi++) {
+      int[] gt = tables.table(gdi);
       for (int i = 0; gt != null && i < gt.length; i++) {
         long at = Integer.toUnsignedLong(gt[i]);
         if (gt[i] != 0 && at > lastAt) {
@@ -120,14 +113,13 @@ final class StreamExtent extends SparseExtent {
     if (lastGrain < 0) {
       appendAt = header.overhead;
     } else {
-      ByteBuffer m = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
-      file.read(lastAt * SECTOR, m);
-      long size = Integer.toUnsignedLong(m.getInt(8));
-      appendAt = lastAt + (12 + size + SECTOR - 1) / SECTOR;
+      // Checked: a damaged marker must not move where appending (and the cut-off) begins.
+      appendAt = lastAt + CompressedGrain.sectors(
+          CompressedGrain.storedSize(this, lastGrain, (int) lastAt));
     }
     tablesDone = (int) (lastGrain < 0 ? 0 : lastGrain / header.gtesPerGt);
     for (int gdi = 0; gdi < tablesDone; gdi++) {
-      if (gd[gdi] != 0 && Integer.toUnsignedLong(gd[gdi]) >= appendAt) {
+      if (tables.gd[gdi] != 0 && Integer.toUnsignedLong(tables.gd[gdi]) >= appendAt) {
         throw new BlockException("Cannot append to the stream-optimized image '" + name
             + "': its grain table " + gdi + " follows its last grain, a layout blockkit does "
             + "not continue; convert it to a new image instead");
@@ -145,77 +137,32 @@ final class StreamExtent extends SparseExtent {
   }
 
   @Override
-  public void read(long offset, ByteBuffer dst, Parent parent) throws IOException {
-    lock.readLock().lock();
-    try {
-      long grain = grainBytes();
-      long pos = offset;
-      while (dst.hasRemaining()) {
-        long g = pos / grain;
-        int n = (int) Math.min(dst.remaining(), grain - pos % grain);
-        ByteBuffer part = dst.slice().limit(n);
-        if (g == pendingGrain) {
-          part.put(pending.duplicate().position((int) (pos % grain)).limit((int) (pos % grain)
-              + n));
-        } else {
-          super.read(pos, part, parent);
-        }
-        dst.position(dst.position() + n);
-        pos += n;
-      }
-    } finally {
-      lock.readLock().unlock();
+  void readGrain(long g, long in, ByteBuffer part, Parent parent, long pos) throws IOException {
+    if (g == pendingGrain) {
+      part.put(pending.duplicate().position((int) in).limit((int) in + part.remaining()));
+    } else {
+      super.readGrain(g, in, part, parent, pos);
     }
   }
 
   @Override
-  public void write(long offset, ByteBuffer src, Parent parent) throws IOException {
-    requireWritable();
-    lock.writeLock().lock();
-    try {
-      long grain = grainBytes();
-      long pos = offset;
-      while (src.hasRemaining()) {
-        long g = pos / grain;
-        int n = (int) Math.min(src.remaining(), grain - pos % grain);
-        ByteBuffer part = src.slice().limit(n);
-        if (g != pendingGrain && isZero(part.duplicate()) && entry(g) == 0) {
-          // Zeros into a grain that holds none: nothing to store, in or out of order.
-        } else {
-          grainFor(g).position((int) (pos % grain)).put(part);
-        }
-        src.position(src.position() + n);
-        pos += n;
-      }
-    } finally {
-      lock.writeLock().unlock();
+  void writeGrain(long g, long in, ByteBuffer part, Parent parent) throws IOException {
+    if (g != pendingGrain && isZero(part.duplicate()) && tables.entry(g) == 0) {
+      return; // zeros into a grain that holds none: nothing to store, in or out of order
     }
+    grainFor(g).position((int) in).put(part);
   }
 
   @Override
-  public void writeZeroes(long offset, long len, boolean hasParent, Parent parent)
+  void zeroGrain(long g, long in, long n, long pos, boolean hasParent, Parent parent)
       throws IOException {
-    requireWritable();
-    lock.writeLock().lock();
-    try {
-      long grain = grainBytes();
-      long pos = offset;
-      long end = offset + len;
-      while (pos < end) {
-        long g = pos / grain;
-        long n = Math.min(end - pos, grain - pos % grain);
-        if (g == pendingGrain) {
-          ByteBuffer b = pending.duplicate().position((int) (pos % grain));
-          for (long i = 0; i < n; i++) {
-            b.put((byte) 0);
-          }
-        } else if (entry(g) != 0) {
-          throw rewrite(g);
-        }
-        pos += n;
+    if (g == pendingGrain) {
+      ByteBuffer b = pending.duplicate().position((int) in);
+      for (long i = 0; i < n; i++) {
+        b.put((byte) 0);
       }
-    } finally {
-      lock.writeLock().unlock();
+    } else if (tables.entry(g) != 0) {
+      throw rewrite(g);
     }
   }
 
@@ -263,19 +210,11 @@ final class StreamExtent extends SparseExtent {
     if (isZero(data.duplicate())) {
       return;
     }
-    byte[] compressed = deflate(data);
-    ByteBuffer marker = ByteBuffer.allocate((int) roundUp(12 + compressed.length))
-        .order(ByteOrder.LITTLE_ENDIAN);
-    marker.putLong(g * header.grainSectors).putInt(compressed.length).put(compressed).clear();
+    ByteBuffer marker = CompressedGrain.encode(g, header.grainSectors, data);
     long at = appendAt;
     file.write(at * SECTOR, marker);
     appendAt += marker.capacity() / SECTOR;
-    int[] gt = gts[group];
-    if (gt == null) {
-      gt = new int[header.gtesPerGt];
-      gts[group] = gt;
-    }
-    gt[(int) (g % header.gtesPerGt)] = (int) at;
+    tables.remember(g, (int) at);
   }
 
   /** Removes the closing structures a flush wrote, before anything else is appended. */
@@ -288,7 +227,7 @@ final class StreamExtent extends SparseExtent {
 
   /** Appends GT {@code group} behind a GT marker, if any grain of it was stored. */
   private void writeTable(int group, boolean last) throws IOException {
-    int[] gt = gts[group];
+    int[] gt = tables.gts[group];
     if (gt == null) {
       return;
     }
@@ -301,7 +240,7 @@ final class StreamExtent extends SparseExtent {
     }
     file.write(appendAt * SECTOR, b);
     if (last) {
-      gd[group] = (int) (appendAt + 1);
+      tables.gd[group] = (int) (appendAt + 1);
     }
     appendAt += 1 + sectors;
   }
@@ -322,9 +261,9 @@ final class StreamExtent extends SparseExtent {
         appendPending();
         cutOff();
         long mark = appendAt;
-        int[] provisional = gd.clone();
-        for (int group = tablesDone; group < gd.length; group++) {
-          if (gts[group] != null) {
+        int[] provisional = tables.gd.clone();
+        for (int group = tablesDone; group < tables.gd.length; group++) {
+          if (tables.gts[group] != null) {
             provisional[group] = (int) (appendAt + 1);
             writeTable(group, false);
           }
@@ -389,32 +328,6 @@ final class StreamExtent extends SparseExtent {
     }
   }
 
-  private static byte[] deflate(ByteBuffer data) {
-    byte[] in = new byte[data.remaining()];
-    data.get(in);
-    Deflater d = new Deflater(Deflater.DEFAULT_COMPRESSION);
-    try {
-      d.setInput(in);
-      d.finish();
-      ByteBuffer out = ByteBuffer.allocate(in.length + in.length / 100 + 64);
-      byte[] chunk = new byte[64 << 10];
-      while (!d.finished()) {
-        int n = d.deflate(chunk);
-        if (out.remaining() < n) {
-          ByteBuffer bigger = ByteBuffer.allocate(out.capacity() * 2 + n);
-          bigger.put(out.flip());
-          out = bigger;
-        }
-        out.put(chunk, 0, n);
-      }
-      byte[] result = new byte[out.position()];
-      out.flip().get(result);
-      return result;
-    } finally {
-      d.end();
-    }
-  }
-
   static boolean isZero(ByteBuffer b) {
     while (b.remaining() >= 8) {
       if (b.getLong() != 0) {
@@ -427,10 +340,6 @@ final class StreamExtent extends SparseExtent {
       }
     }
     return true;
-  }
-
-  static long roundUp(long bytes) {
-    return (bytes + SECTOR - 1) / SECTOR * SECTOR;
   }
 
   /** For messages about a stream whose footer is missing. */

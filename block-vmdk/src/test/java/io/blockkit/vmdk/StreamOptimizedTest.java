@@ -8,6 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.error.BlockException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -124,6 +130,42 @@ class StreamOptimizedTest {
       assertEquals(3, Tools.read(d, 514L * GRAIN, 1)[0]);
       assertEquals(4, Tools.read(d, 1500L * GRAIN, 1)[0]);
       assertTrue(d.check(io.blockkit.api.CheckMode.REPORT).isClean());
+    }
+  }
+
+  /**
+   * Appending resumes after the last grain's marker: a damaged size there must not move where
+   * the next grain (and the cut-off of the closing structures) goes. Before the fix the open
+   * went on, and the next append truncated the file inside grain 1's compressed data.
+   */
+  @Test
+  void aDamagedLastGrainMarkerRefusesAppendingAndLeavesTheFileAlone() throws IOException {
+    Path p = stream("s.vmdk", 10L * GRAIN);
+    byte[] data = new byte[2 * GRAIN];
+    new Random(2).nextBytes(data);
+    try (BlockDevice d = Tools.open(p, false)) {
+      Tools.writeAll(d, 0, data);
+    }
+    long lastMarker;
+    try (FileChannel f = FileChannel.open(p, StandardOpenOption.READ,
+        StandardOpenOption.WRITE)) {
+      ByteBuffer b = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
+      f.read(b, 64);
+      long first = b.getLong(0) * 512; // header.overhead: grain 0's marker
+      f.read(b.clear(), first);
+      lastMarker = first + (12 + Integer.toUnsignedLong(b.getInt(8)) + 511) / 512 * 512;
+      f.read(b.clear(), lastMarker);
+      assertEquals(GRAIN / 512, b.getLong(0), "grain 1's marker");
+      f.write(ByteBuffer.allocate(4), lastMarker + 8); // compressed size: 0
+    }
+    byte[] before = Files.readAllBytes(p);
+    IOException refused = assertThrows(IOException.class, () -> Tools.open(p, false).close());
+    String m = refused.getMessage();
+    assertTrue(m.contains("s.vmdk") && m.contains("grain 1") && m.contains("byte " + lastMarker)
+        && m.contains("compressed size of 0, expected 1 to"), m);
+    assertArrayEquals(before, Files.readAllBytes(p), "the refused open changed nothing");
+    try (BlockDevice d = Tools.open(p, true)) {
+      assertArrayEquals(Arrays.copyOf(data, GRAIN), Tools.read(d, 0, GRAIN), "grain 0 reads");
     }
   }
 }
