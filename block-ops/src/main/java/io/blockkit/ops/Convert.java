@@ -10,6 +10,7 @@ import io.blockkit.api.options.WellKnownOptions;
 import io.blockkit.registry.BlockRegistry;
 import io.blockkit.registry.OpenParams;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -315,6 +316,13 @@ public final class Convert {
         kind = Copier.Kind.ZERO;
       } else {
         kind = Copier.Kind.COPY;
+        if (e.data() && !e.zero() && e.hasHostOffset() && e.host() != null) {
+          // where a local file holds the run's bytes as they read: the copy maps them from there
+          FileChannel host = e.host().hostFile().orElse(null);
+          if (host != null) {
+            return new Copier.Run(pos, e.length(), kind, host, e.hostOffset());
+          }
+        }
       }
       return new Copier.Run(pos, e.length(), kind);
     };

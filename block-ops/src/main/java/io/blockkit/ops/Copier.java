@@ -20,9 +20,10 @@ import java.util.List;
  * <p>{@code inFlight} workers each own a direct buffer and read in parallel with positional I/O.
  * Writes are issued in offset order unless {@code outOfOrder} (qemu-img's {@code -W}).
  *
- * <p>Where the source's bytes lie in a local file ({@link BlockDevice#hostFile}), data is not
- * read into the buffer but scanned and written from a read-only memory-mapped view: one copy
- * fewer. With {@code offload} and a target in a local file too, the non-zero runs are copied by
+ * <p>Where the source's bytes lie in a local file ({@link BlockDevice#hostFile}, or for a format
+ * the file and offset its block status names for a run, {@link Run#host}), data is not read into
+ * the buffer but scanned and written from a read-only memory-mapped view: one copy fewer. With
+ * {@code offload} and a target in a local file too, the non-zero runs are copied by
  * the kernel ({@link FileChannel#transferTo}) and never pass through user space. A source file
  * that shrinks under the mapping fails the copy with an I/O error.
  */
@@ -40,14 +41,26 @@ final class Copier {
     SKIP
   }
 
-  /** A run of the source and what to do with it. */
-  record Run(long offset, long length, Kind kind) {
+  /**
+   * A run of the source and what to do with it; for data, where a local file holds its bytes
+   * ({@code host} at {@code hostOffset}, as block status reports), or null when unknown.
+   */
+  record Run(long offset, long length, Kind kind, FileChannel host, long hostOffset) {
+    Run(long offset, long length, Kind kind) {
+      this(offset, length, kind, null, -1);
+    }
+
     long end() {
       return offset + length;
     }
 
     Run from(long pos) {
-      return new Run(pos, end() - pos, kind);
+      return new Run(pos, end() - pos, kind, host, host == null ? -1 : hostOffset + pos - offset);
+    }
+
+    /** True when {@code next} starts where this run ends in the same host file. */
+    boolean hostContinues(Run next) {
+      return host != null && next.host == host && next.hostOffset == hostOffset + length;
     }
   }
 
@@ -56,7 +69,9 @@ final class Copier {
     Run at(long pos, long max) throws IOException;
   }
 
-  private record Task(long seq, long offset, long length, Kind kind) {}
+  /** A range to write; {@code host} is non-null when its bytes lie contiguously in that file. */
+  private record Task(long seq, long offset, long length, Kind kind, FileChannel host,
+      long hostOffset) {}
 
   private final BlockDevice src;
   private final BlockDevice dst;
@@ -213,12 +228,19 @@ final class Copier {
     }
   }
 
-  /** A read-only mapped view of the task's source bytes, or null to read them into a buffer. */
+  /**
+   * A read-only mapped view of the task's source bytes, or null to read them into a buffer: the
+   * source's own file at the same offsets, else the file block status says holds them.
+   */
   private ByteBuffer mapped(Task t) throws IOException {
-    if (srcFile == null || t.offset + t.length > srcFile.size()) {
+    if (srcFile != null) {
+      return t.offset + t.length > srcFile.size() ? null
+          : srcFile.map(FileChannel.MapMode.READ_ONLY, t.offset, t.length);
+    }
+    if (salvage || t.host == null || t.hostOffset + t.length > t.host.size()) {
       return null;
     }
-    return srcFile.map(FileChannel.MapMode.READ_ONLY, t.offset, t.length);
+    return t.host.map(FileChannel.MapMode.READ_ONLY, t.hostOffset, t.length);
   }
 
   private void fail(Throwable e) {
@@ -254,18 +276,22 @@ final class Copier {
         Run r = take(start);
         Kind kind = r.kind();
         long end = r.end();
+        boolean hosted = r.host() != null;
         if (kind == Kind.COPY) {
           long limit = Math.min(size, (start / CHUNK + 1) * CHUNK);
           if (end > limit) {
             pending = r.from(limit);
             end = limit;
           }
+          Run last = r;
           while (end < limit) {
             Run n = take(end);
             if (n.kind() != Kind.COPY) {
               pending = n;
               break;
             }
+            hosted &= last.hostContinues(n);
+            last = n;
             if (n.end() > limit) {
               pending = n.from(limit);
             }
@@ -286,7 +312,8 @@ final class Copier {
           progress.add(end - start);
           continue;
         }
-        return new Task(nextSeq++, start, end - start, kind);
+        return new Task(nextSeq++, start, end - start, kind, hosted ? r.host() : null,
+            hosted ? r.hostOffset() : -1);
       }
     }
   }

@@ -252,6 +252,16 @@ final class VhdxImage extends AbstractBlockDevice {
   }
 
   /** The status from {@code pos} to the end of its block (or {@code end}). */
+  /**
+   * Data at {@code hostOffset} of the file; with no offset while a log replayed in memory only
+   * (the file there may still hold what the log replaces, and a caller reading the file at the
+   * offset, as convert's mapped views do, would get that).
+   */
+  private Extent stored(long pos, long len, long hostOffset) {
+    return file.replayedInMemory() ? new Extent(pos, len, true, false, true, -1, null)
+        : Extent.data(pos, len, hostOffset, file.child());
+  }
+
   private Extent statusInBlock(long pos, long end) throws IOException {
     long block = pos / blockSize;
     long inBlock = pos % blockSize;
@@ -260,7 +270,7 @@ final class VhdxImage extends AbstractBlockDevice {
     int state = BatState.state(e);
     boolean partial = state == BatState.PARTIALLY_PRESENT && bat.usesBitmap(block);
     if (state == BatState.FULLY_PRESENT || state == BatState.PARTIALLY_PRESENT && !partial) {
-      return Extent.data(pos, len, BatState.offset(e) + inBlock, file.child());
+      return stored(pos, len, BatState.offset(e) + inBlock);
     }
     if (partial) {
       long sector = inBlock / sectorSize;
@@ -268,7 +278,7 @@ final class VhdxImage extends AbstractBlockDevice {
       long run = bat.presenceRun(block, sector, lastSector - sector + 1);
       long n = Math.min(len, (sector + run) * sectorSize - inBlock);
       return bat.sectorPresent(block, sector)
-          ? Extent.data(pos, n, BatState.offset(e) + inBlock, file.child())
+          ? stored(pos, n, BatState.offset(e) + inBlock)
           : new Extent(pos, n, false, false, false, -1, null);
     }
     if (state == BatState.NOT_PRESENT) {

@@ -9,6 +9,7 @@ import io.blockkit.api.Capability;
 import io.blockkit.api.CheckMode;
 import io.blockkit.api.CheckReport;
 import io.blockkit.api.Extent;
+import io.blockkit.ops.Convert;
 import io.blockkit.verify.Images;
 import io.blockkit.verify.Qemu;
 import io.blockkit.verify.Stress;
@@ -78,6 +79,67 @@ class QemuDifferentialTest {
     return " (seed " + seed + "; rerun with -Dblockkit.seed=" + seed + ")";
   }
 
+  /** Up to a dozen qemu-io writes (patterns and zeros) at random places, applied to the model. */
+  private static List<String> randomWrites(Random rnd, byte[] model) {
+    long size = model.length;
+    List<String> commands = new ArrayList<>();
+    for (int i = 0, n = 1 + rnd.nextInt(12); i < n; i++) {
+      long off = randomOffset(rnd, size);
+      int len = randomLength(rnd, off, size);
+      if (rnd.nextInt(5) == 0) {
+        commands.add("write -z " + off + " " + len);
+        Arrays.fill(model, (int) off, (int) off + len, (byte) 0);
+      } else {
+        int p = 1 + rnd.nextInt(255);
+        commands.add("write -P 0x" + Integer.toHexString(p) + " " + off + " " + len);
+        Arrays.fill(model, (int) off, (int) off + len, (byte) p);
+      }
+    }
+    return commands;
+  }
+
+  /**
+   * blockkit's convert to raw of images qemu-io wrote at random places: the copy maps the
+   * source's data from the file offsets that block status names (clusters and blocks out of
+   * guest order, partly present blocks, zeroed ranges, runs that continue in another place of
+   * the file), and the raw file must hold exactly what was written.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"qcow2", "vmdk", "vhdx", "vpc", "vdi"})
+  void convertsOfImagesWrittenByQemuIoHoldWhatWasWritten(String format) throws Exception {
+    needsDriver(format);
+    long seed = Stress.seed();
+    Random rnd = new Random(seed);
+    for (int round = 0; round < Stress.iterations(4, 40); round++) {
+      Path image = dir.resolve("c" + round + "." + format);
+      Qemu.img("create", "-q", "-f", format, image.toString(),
+          Long.toString(randomSize(rnd) + 4L * MIB)).expect(0);
+      long size;
+      try (BlockDevice d = Images.open(image.toString(), format, true)) {
+        size = d.size(); // vpc rounds to its geometry
+      }
+      byte[] model = new byte[(int) size];
+      List<String> commands = new ArrayList<>();
+      if (rnd.nextBoolean()) {
+        // one long run written first lies in consecutive clusters: whole chunks map
+        int len = (int) Math.min(size, 3 * MIB);
+        commands.add("write -P 0x5a 0 " + len);
+        Arrays.fill(model, 0, len, (byte) 0x5a);
+      }
+      commands.addAll(randomWrites(rnd, model));
+      Qemu.io(format, image, commands).expect(0);
+      Path raw = dir.resolve("c" + round + ".raw");
+      try (BlockDevice d = Images.open(image.toString(), format, true)) {
+        Convert.from(d).to(raw.toString()).format("raw").run(Images.registry());
+      }
+      int at = Images.mismatch(model, Files.readAllBytes(raw));
+      if (at >= 0) {
+        fail("byte " + at + " differs in the raw convert of " + format + " of " + size
+            + " bytes after " + commands + seedNote(seed));
+      }
+    }
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"vdi", "raw"})
   void imagesWrittenByQemuIoReadBackIdentical(String format) throws Exception {
@@ -89,19 +151,7 @@ class QemuDifferentialTest {
       Path image = dir.resolve("q" + round + "." + format);
       Qemu.img("create", "-q", "-f", format, image.toString(), Long.toString(size)).expect(0);
       byte[] model = new byte[(int) size];
-      List<String> commands = new ArrayList<>();
-      for (int i = 0, n = 1 + rnd.nextInt(12); i < n; i++) {
-        long off = randomOffset(rnd, size);
-        int len = randomLength(rnd, off, size);
-        if (rnd.nextInt(5) == 0) {
-          commands.add("write -z " + off + " " + len);
-          Arrays.fill(model, (int) off, (int) off + len, (byte) 0);
-        } else {
-          int p = 1 + rnd.nextInt(255);
-          commands.add("write -P 0x" + Integer.toHexString(p) + " " + off + " " + len);
-          Arrays.fill(model, (int) off, (int) off + len, (byte) p);
-        }
-      }
+      List<String> commands = randomWrites(rnd, model);
       Qemu.io(format, image, commands).expect(0);
       String what = format + " of " + size + " bytes after " + commands + seedNote(seed);
       // qemu-img runs while blockkit has the file closed: blockkit's whole-file POSIX lock
