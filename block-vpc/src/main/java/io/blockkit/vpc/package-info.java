@@ -13,11 +13,15 @@
  *       {@link io.blockkit.vpc.ParentLocator}s); the BAT: one u32 sector number per block; each
  *       block is a sector bitmap (MSB first, 1 = the sector is in this file) followed by the data.
  *   <li>{@link io.blockkit.vpc.VpcFile} reads and validates them; {@link io.blockkit.vpc.Blocks}
- *       holds the BAT ({@link io.blockkit.vpc.Bat}) and a bounded cache of bitmaps ({@link
- *       io.blockkit.vpc.Bitmaps}) and does the I/O; {@link io.blockkit.vpc.VpcImage} is the
- *       device; {@link io.blockkit.vpc.VpcCreator} makes images; {@link
- *       io.blockkit.vpc.ParentLink} finds a parent; {@link io.blockkit.vpc.VpcCheck}, {@link
- *       io.blockkit.vpc.BlockScan} and {@link io.blockkit.vpc.VpcRepair} check and repair.
+ *       holds a dynamic or differencing image's parts: the BAT ({@link io.blockkit.vpc.Bat}), a
+ *       bounded cache of bitmaps ({@link io.blockkit.vpc.Bitmaps}), the file's space and where
+ *       new blocks go ({@link io.blockkit.vpc.FileSpace}), reads through the parent ({@link
+ *       io.blockkit.vpc.BlockReader}), writes and allocation ({@link
+ *       io.blockkit.vpc.BlockWriter}) and metadata commits ({@link io.blockkit.vpc.Commits});
+ *       {@link io.blockkit.vpc.VpcImage} is the device; {@link io.blockkit.vpc.VpcCreator} makes
+ *       images; {@link io.blockkit.vpc.ParentLink} finds a parent; {@link
+ *       io.blockkit.vpc.VpcCheck}, {@link io.blockkit.vpc.BlockScan} and {@link
+ *       io.blockkit.vpc.VpcRepair} check and repair.
  * </ul>
  *
  * <h2>Opening</h2>
