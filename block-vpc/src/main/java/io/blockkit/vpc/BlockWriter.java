@@ -55,6 +55,27 @@ final class BlockWriter {
    * allocated or bitmaps changed, their metadata is committed before this returns.
    */
   void write(long offset, ByteBuffer src, long length) throws IOException {
+    eachBlock(offset, length, (block, pos, in, n) -> {
+      ByteBuffer piece = null;
+      if (src != null) {
+        piece = src.slice().limit(n);
+        src.position(src.position() + n);
+      }
+      return writeBlock(block, pos, in, n, piece);
+    });
+  }
+
+  /** One block's part of a request; returns whether the block's metadata changed. */
+  @FunctionalInterface
+  private interface BlockStep {
+    boolean run(int block, long pos, long in, int n) throws IOException;
+  }
+
+  /**
+   * Runs {@code step} on each block's part of {@code [offset, offset + length)} in order, then
+   * commits when any step changed metadata (also when a later step failed).
+   */
+  private void eachBlock(long offset, long length, BlockStep step) throws IOException {
     long pos = offset;
     long end = offset + length;
     boolean changed = false;
@@ -63,12 +84,7 @@ final class BlockWriter {
         int block = (int) (pos >>> shift);
         long in = pos & (blockSize - 1);
         int n = (int) Math.min(blockSize - in, end - pos);
-        ByteBuffer piece = null;
-        if (src != null) {
-          piece = src.slice().limit(n);
-          src.position(src.position() + n);
-        }
-        changed |= writeBlock(block, pos, in, n, piece);
+        changed |= step.run(block, pos, in, n);
         pos += n;
       }
     } finally {
@@ -245,24 +261,8 @@ final class BlockWriter {
       }
       return;
     }
-    long pos = offset;
-    long end = offset + length;
-    boolean changed = false;
-    try {
-      while (pos < end) {
-        int block = (int) (pos >>> shift);
-        long in = pos & (blockSize - 1);
-        long n = Math.min(blockSize - in, end - pos);
-        if (Bat.isAllocated(bat.get(block))) {
-          changed |= zeroInBlock(block, in, n);
-        }
-        pos += n;
-      }
-    } finally {
-      if (changed) {
-        commits.commit();
-      }
-    }
+    eachBlock(offset, length,
+        (block, pos, in, n) -> Bat.isAllocated(bat.get(block)) && zeroInBlock(block, in, n));
   }
 
   /** Returns whether bits were cleared. */

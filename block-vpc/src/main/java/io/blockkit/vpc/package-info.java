@@ -77,7 +77,11 @@
  *       so no entry or bit reaches the disk before the data it points to, even on a disk that
  *       reorders writes between flushes. A failed metadata write stays pending for the next
  *       commit, flush or close; a failed data write hands its new block back (or leaves it as a
- *       leak when a later block was reserved).
+ *       leak when a later block was reserved). A bitmap counts as written once its write is
+ *       issued (no flush follows it), so on a disk that reorders unflushed writes the data
+ *       written after a commit can land before the bits it relies on, and a crash could show
+ *       such a write half done; "whole, or not at all" above holds on disks that keep the order
+ *       of writes ({@link io.blockkit.vpc.Commits} is where this ordering lives).
  *   <li>So a crash at any point leaves each block with its old or its new content and at most
  *       leaked space (a block written but not referenced yet): check reports it, {@code -r
  *       leaks} reclaims it. Proven by the power-loss and injected-failure suites (block-tests,
