@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 /**
  * The block allocation table in memory: one u32 per block, the sector where the block's bitmap
  * starts, or {@link DynamicHeader#UNALLOCATED}. Entries are read without locks (atomic); changes
- * are written back a 512-byte BAT sector at a time by {@link #writeChanged}.
+ * are written back a 512-byte BAT sector at a time by {@link #write}.
  */
 final class Bat {
   static final int PER_SECTOR = VpcFile.SECTOR / 4;

@@ -121,7 +121,7 @@ final class VpcCheck {
           + Math.max(0, length - Footer.SIZE) + ") " + (end == null ? "is missing"
               : end.problem() != null ? end.problem() : "differs from the footer in use"));
     }
-    long footerAt = Blocks.footerPlace(file, length);
+    long footerAt = FileSpace.footerPlace(file, length);
     if (layout.isFixed()) {
       f.dataEnd = layout.footer.currentSize();
       if (footerAt > f.dataEnd) {

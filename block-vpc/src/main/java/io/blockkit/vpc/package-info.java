@@ -13,11 +13,15 @@
  *       {@link io.blockkit.vpc.ParentLocator}s); the BAT: one u32 sector number per block; each
  *       block is a sector bitmap (MSB first, 1 = the sector is in this file) followed by the data.
  *   <li>{@link io.blockkit.vpc.VpcFile} reads and validates them; {@link io.blockkit.vpc.Blocks}
- *       holds the BAT ({@link io.blockkit.vpc.Bat}) and a bounded cache of bitmaps ({@link
- *       io.blockkit.vpc.Bitmaps}) and does the I/O; {@link io.blockkit.vpc.VpcImage} is the
- *       device; {@link io.blockkit.vpc.VpcCreator} makes images; {@link
- *       io.blockkit.vpc.ParentLink} finds a parent; {@link io.blockkit.vpc.VpcCheck}, {@link
- *       io.blockkit.vpc.BlockScan} and {@link io.blockkit.vpc.VpcRepair} check and repair.
+ *       holds a dynamic or differencing image's parts: the BAT ({@link io.blockkit.vpc.Bat}), a
+ *       bounded cache of bitmaps ({@link io.blockkit.vpc.Bitmaps}), the file's space and where
+ *       new blocks go ({@link io.blockkit.vpc.FileSpace}), reads through the parent ({@link
+ *       io.blockkit.vpc.BlockReader}), writes and allocation ({@link
+ *       io.blockkit.vpc.BlockWriter}) and metadata commits ({@link io.blockkit.vpc.Commits});
+ *       {@link io.blockkit.vpc.VpcImage} is the device; {@link io.blockkit.vpc.VpcCreator} makes
+ *       images; {@link io.blockkit.vpc.ParentLink} finds a parent; {@link
+ *       io.blockkit.vpc.VpcCheck}, {@link io.blockkit.vpc.BlockScan} and {@link
+ *       io.blockkit.vpc.VpcRepair} check and repair.
  * </ul>
  *
  * <h2>Opening</h2>
@@ -73,7 +77,11 @@
  *       so no entry or bit reaches the disk before the data it points to, even on a disk that
  *       reorders writes between flushes. A failed metadata write stays pending for the next
  *       commit, flush or close; a failed data write hands its new block back (or leaves it as a
- *       leak when a later block was reserved).
+ *       leak when a later block was reserved). A bitmap counts as written once its write is
+ *       issued (no flush follows it), so on a disk that reorders unflushed writes the data
+ *       written after a commit can land before the bits it relies on, and a crash could show
+ *       such a write half done; "whole, or not at all" above holds on disks that keep the order
+ *       of writes ({@link io.blockkit.vpc.Commits} is where this ordering lives).
  *   <li>So a crash at any point leaves each block with its old or its new content and at most
  *       leaked space (a block written but not referenced yet): check reports it, {@code -r
  *       leaks} reclaims it. Proven by the power-loss and injected-failure suites (block-tests,
