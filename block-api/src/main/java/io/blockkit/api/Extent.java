@@ -11,7 +11,11 @@ package io.blockkit.api;
  * @param allocated this layer itself decides the content (true for base images, where nothing is
  *     inherited); false means a backing image would supply it
  * @param hostOffset where the run starts in {@code host}, or -1 when there is no such offset
- * @param host the node that holds the run's data at {@code hostOffset}, or null
+ * @param host the node that holds the run's data at {@code hostOffset}, or null: for a DATA run
+ *     that is not ZERO, reading {@code host} there must give exactly the bytes reading this run
+ *     gives (convert copies such runs straight from the host's file), so a driver whose bytes
+ *     are transformed on the way (compressed, or changed by a log replayed in memory) names no
+ *     host
  */
 public record Extent(long offset, long length, boolean data, boolean zero, boolean allocated,
     long hostOffset, BlockDevice host) {

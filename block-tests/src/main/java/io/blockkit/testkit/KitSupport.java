@@ -16,6 +16,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
@@ -236,7 +237,15 @@ public abstract class KitSupport {
       assertEquals(pos, e.offset(), what + ": extent start" + seedNote());
       assertTrue(e.length() > 0 && e.end() <= size, what + ": extent " + e + " outside image of "
           + size + seedNote());
-      boolean allZero = isZero(readAll(d, e.offset(), Math.toIntExact(e.length())));
+      byte[] content = readAll(d, e.offset(), Math.toIntExact(e.length()));
+      boolean allZero = isZero(content);
+      if (e.data() && !e.zero() && e.hasHostOffset() && e.host() != null) {
+        // convert reads such runs straight from the host (a mapped view of its file)
+        byte[] stored = readAll(e.host(), e.hostOffset(), content.length);
+        assertTrue(Arrays.equals(content, stored), what + ": extent " + e.offset() + "+"
+            + e.length() + " names host offset " + e.hostOffset() + " in "
+            + e.host().location() + ", which holds other bytes" + seedNote());
+      }
       if (e.zero()) {
         assertTrue(allZero, what + ": extent " + e.offset() + "+" + e.length()
             + " is reported ZERO but holds nonzero bytes" + seedNote());
