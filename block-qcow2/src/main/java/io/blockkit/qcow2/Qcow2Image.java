@@ -25,7 +25,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * An open qcow2 image: reads, block status, info, flush and close here; writes in {@link
- * Writer}; check and repair in {@link Qcow2Check}; size, option and backing changes in {@link
+ * Writer} and {@link Zeroes}, the first write's header changes and flushing in {@link
+ * WriteSession}; check and repair in {@link Qcow2Check}; size, option and backing changes in {@link
  * Changes}. See the package documentation for the locking scheme and the write order.
  */
 final class Qcow2Image extends AbstractBlockDevice {
@@ -46,7 +47,9 @@ final class Qcow2Image extends AbstractBlockDevice {
    * repair, resize, amend, backing change, the first write's header update, close).
    */
   final ReentrantReadWriteLock state = new ReentrantReadWriteLock();
+  final WriteSession session;
   final Writer writer;
+  final Zeroes zeroes;
   final boolean compressWrites;
   final long fileLengthAtOpen;
   final long dataLengthAtOpen;
@@ -105,7 +108,9 @@ final class Qcow2Image extends AbstractBlockDevice {
     this.map = new ClusterMap(location, file, layout,
         new TableCache(file, layout.clusterSize, l2Budget), externalData, this::fileLength,
         l1, view != null ? view.l1Offset() : header.l1Offset, view != null, barrier);
+    this.session = new WriteSession(this);
     this.writer = new Writer(this);
+    this.zeroes = new Zeroes(this);
     Set<Capability> caps = EnumSet.of(Capability.BLOCK_STATUS, Capability.CHECK);
     if (!readOnly) {
       caps.addAll(EnumSet.of(Capability.WRITE, Capability.DISCARD, Capability.WRITE_ZEROES,
@@ -362,7 +367,7 @@ final class Qcow2Image extends AbstractBlockDevice {
     };
   }
 
-  // ---------------------------------------------------------------- writing (see Writer)
+  // ---------------------------------------------------------------- writing (see Writer, Zeroes, WriteSession)
 
   @Override
   protected void doWrite(long offset, ByteBuffer src) throws IOException {
@@ -371,12 +376,12 @@ final class Qcow2Image extends AbstractBlockDevice {
 
   @Override
   protected void doWriteZeroes(long offset, long length) throws IOException {
-    writer.zero(offset, length, false);
+    zeroes.zero(offset, length, false);
   }
 
   @Override
   protected void doDiscard(long offset, long length) throws IOException {
-    writer.zero(offset, length, true);
+    zeroes.zero(offset, length, true);
   }
 
   @Override
@@ -386,7 +391,7 @@ final class Qcow2Image extends AbstractBlockDevice {
     }
     state.readLock().lock();
     try {
-      writer.flushMetadata();
+      session.flushMetadata();
     } finally {
       state.readLock().unlock();
     }
@@ -398,7 +403,7 @@ final class Qcow2Image extends AbstractBlockDevice {
       if (allocator != null) {
         state.writeLock().lock();
         try {
-          writer.closeMetadata();
+          session.closeMetadata();
         } finally {
           state.writeLock().unlock();
         }
@@ -417,7 +422,7 @@ final class Qcow2Image extends AbstractBlockDevice {
     state.writeLock().lock();
     try {
       if (allocator != null) {
-        writer.flushMetadata();
+        session.flushMetadata();
         allocator.releasePool();
       }
       return new Qcow2Check(this).run(mode);
@@ -440,7 +445,7 @@ final class Qcow2Image extends AbstractBlockDevice {
   protected void doTruncate(long newSize) throws IOException {
     state.writeLock().lock();
     try {
-      writer.prepare();
+      session.prepare();
       new Changes(this).resize(newSize);
     } finally {
       state.writeLock().unlock();
