@@ -187,7 +187,7 @@ final class DataPlan {
       if (s.offset() >= c + skipFrom && s.end() <= c + skipTo) {
         continue; // overwritten anyway
       }
-      img.readSegment(s, ByteBuffer.wrap(buf, (int) (s.offset() - c - at), (int) s.length()));
+      img.reader.read(s, ByteBuffer.wrap(buf, (int) (s.offset() - c - at), (int) s.length()));
     }
   }
 
