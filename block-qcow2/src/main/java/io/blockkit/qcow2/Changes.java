@@ -41,7 +41,7 @@ final class Changes {
 
   /** Create's last step: the size, and the preallocation asked for. */
   void grow(long size, String preallocation, boolean raw) throws IOException {
-    img.writer.prepare();
+    img.session.prepare();
     resize(size, false);
     if (raw) {
       mapDataFile(0, size);
@@ -69,7 +69,7 @@ final class Changes {
       // Clusters past the new end are dropped, so that growing again reads zeros there.
       long keep = Layout.ceilDiv(newSize, cs) * cs;
       if (keep < old) {
-        img.writer.zero(keep, old - keep, true);
+        img.zeroes.zero(keep, old - keep, true);
         requireFreeTail(keep, old);
       }
     }
@@ -107,7 +107,7 @@ final class Changes {
       // The new part reads as zeros: the old last cluster's tail, and with a backing file the
       // whole new part (the backing may be longer than the image was).
       long to = hide ? newSize : Math.min(newSize, Layout.ceilDiv(old, cs) * cs);
-      img.writer.zero(old, to - old, false);
+      img.zeroes.zero(old, to - old, false);
     }
   }
 
@@ -220,7 +220,7 @@ final class Changes {
   // ---------------------------------------------------------------- amend
 
   void amend(Options o) throws IOException {
-    img.writer.prepare();
+    img.session.prepare();
     if (o.isSet("compat")) {
       String c = o.string("compat");
       int target = c.equals("0.10") || c.equals("v2") ? 2 : 3;
@@ -243,7 +243,7 @@ final class Changes {
         throw new InvalidOptionException("lazy_refcounts=on needs compat=1.1 (qcow2 version 3)");
       }
       if (!on && img.lazyDirty) {
-        img.writer.flushMetadata();
+        img.session.flushMetadata();
         img.refcounts.writeDirty();
         img.file.flush();
         img.allocator.setLazy(false);
@@ -280,14 +280,14 @@ final class Changes {
       }
     }
     if (img.lazyDirty) {
-      img.writer.flushMetadata();
+      img.session.flushMetadata();
       img.refcounts.writeDirty();
       img.file.flush();
       img.allocator.setLazy(false);
       img.lazyDirty = false;
     }
     expandZeroClusters();
-    img.writer.flushMetadata();
+    img.session.flushMetadata();
     synchronized (h) {
       h.version = 2;
       h.incompatible = 0;
@@ -352,7 +352,7 @@ final class Changes {
       throw new UnsupportedFeatureException("'" + img.location + "' has a raw external data "
           + "file, which cannot have a backing file");
     }
-    img.writer.prepare();
+    img.session.prepare();
     synchronized (h) {
       String oldName = h.backingFile;
       String oldFormat = h.backingFormat;

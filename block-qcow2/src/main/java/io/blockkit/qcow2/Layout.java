@@ -93,6 +93,16 @@ final class Layout {
     return (offset & (clusterSize - 1)) == 0;
   }
 
+  /**
+   * The allocation bits of the subclusters overlapping {@code [from, to)} of one cluster (byte
+   * offsets inside it, {@code from < to}); the zero bits are these shifted left by 32.
+   */
+  long subclusterMask(long from, long to) {
+    int s0 = (int) (from / subclusterSize);
+    int s1 = (int) ((to - 1) / subclusterSize);
+    return ((1L << (s1 + 1)) - 1) & ~((1L << s0) - 1);
+  }
+
   /** Clusters (whole or partial) covering {@code bytes}. */
   long clustersFor(long bytes) {
     return ceilDiv(bytes, clusterSize);

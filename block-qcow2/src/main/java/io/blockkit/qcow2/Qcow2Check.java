@@ -247,7 +247,7 @@ final class Qcow2Check {
         return;
       }
       try {
-        img.decompress(e, guestCluster << layout.clusterBits);
+        img.reader.decompress(e, guestCluster << layout.clusterBits);
       } catch (io.blockkit.api.error.DataUnavailableException ex) {
         // qemu-img does not look inside compressed data; a read would fail, so check says so.
         f.corruption("compressed", where + ": compressed data does not decompress to a "

@@ -10,7 +10,6 @@ import io.blockkit.api.Extent;
 import io.blockkit.api.ImageInfo;
 import io.blockkit.api.SnapshotInfo;
 import io.blockkit.api.error.BlockException;
-import io.blockkit.api.error.DataUnavailableException;
 import io.blockkit.api.options.Options;
 import io.blockkit.api.options.WellKnownOptions;
 import io.blockkit.qcow2.Segment.Kind;
@@ -24,9 +23,11 @@ import java.util.Set;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
- * An open qcow2 image: reads, block status, info, flush and close here; writes in {@link
- * Writer}; check and repair in {@link Qcow2Check}; size, option and backing changes in {@link
- * Changes}. See the package documentation for the locking scheme and the write order.
+ * An open qcow2 image: reads, block status, info, flush and close here (what each kind of
+ * segment reads as in {@link SegmentReader}); writes in {@link Writer} and {@link Zeroes}, the
+ * first write's header changes and flushing in {@link WriteSession}; check and repair in {@link
+ * Qcow2Check}; size, option and backing changes in {@link Changes}. See the package
+ * documentation for the locking scheme and the write order.
  */
 final class Qcow2Image extends AbstractBlockDevice {
   final String location;
@@ -46,7 +47,10 @@ final class Qcow2Image extends AbstractBlockDevice {
    * repair, resize, amend, backing change, the first write's header update, close).
    */
   final ReentrantReadWriteLock state = new ReentrantReadWriteLock();
+  final WriteSession session;
   final Writer writer;
+  final Zeroes zeroes;
+  final SegmentReader reader;
   final boolean compressWrites;
   final long fileLengthAtOpen;
   final long dataLengthAtOpen;
@@ -105,7 +109,10 @@ final class Qcow2Image extends AbstractBlockDevice {
     this.map = new ClusterMap(location, file, layout,
         new TableCache(file, layout.clusterSize, l2Budget), externalData, this::fileLength,
         l1, view != null ? view.l1Offset() : header.l1Offset, view != null, barrier);
+    this.reader = new SegmentReader(this, this::readBacking);
+    this.session = new WriteSession(this);
     this.writer = new Writer(this);
+    this.zeroes = new Zeroes(this);
     Set<Capability> caps = EnumSet.of(Capability.BLOCK_STATUS, Capability.CHECK);
     if (!readOnly) {
       caps.addAll(EnumSet.of(Capability.WRITE, Capability.DISCARD, Capability.WRITE_ZEROES,
@@ -235,7 +242,7 @@ final class Qcow2Image extends AbstractBlockDevice {
           for (Segment s : map.segments(pos, chunkEnd - pos)) {
             ByteBuffer part = dst.slice();
             part.limit((int) s.length());
-            readSegment(s, part);
+            reader.read(s, part);
             dst.position(dst.position() + (int) s.length());
           }
         }
@@ -249,70 +256,6 @@ final class Qcow2Image extends AbstractBlockDevice {
   /** The end of the L2 table span holding {@code pos}. */
   long chunkEnd(long pos) {
     return (pos | (layout.l2Span() - 1)) + 1;
-  }
-
-  /** Fills {@code dst} (the segment's length) with what the segment reads as. */
-  void readSegment(Segment s, ByteBuffer dst) throws IOException {
-    switch (s.kind()) {
-      case UNALLOCATED -> readBacking(s.offset(), dst);
-      case ZERO -> zeros(dst);
-      case NORMAL -> readHost(s.host(), dst);
-      case COMPRESSED -> {
-        byte[] c = decompress(s.entry(), s.offset());
-        dst.put(c, (int) layout.inCluster(s.offset()), dst.remaining());
-      }
-      default -> throw new DataUnavailableException("Cannot read '" + location + "' at virtual "
-          + "offset " + s.offset() + " (" + s.length() + " bytes): " + s.problem()
-          + " (run check -r all)", s.offset(), s.length());
-    }
-  }
-
-  static void zeros(ByteBuffer dst) {
-    if (dst.hasArray()) {
-      java.util.Arrays.fill(dst.array(), dst.arrayOffset() + dst.position(),
-          dst.arrayOffset() + dst.limit(), (byte) 0);
-      dst.position(dst.limit());
-    } else {
-      while (dst.hasRemaining()) {
-        dst.put((byte) 0);
-      }
-    }
-  }
-
-  /** Reads guest data at a host offset; bytes past the end of a file read as zeros, as in qemu. */
-  void readHost(long host, ByteBuffer dst) throws IOException {
-    long known = externalData ? dataLengthAtOpen : fileLengthAtOpen;
-    int n = dst.remaining();
-    if (host < known && host + n > known) {
-      ByteBuffer head = dst.slice();
-      head.limit((int) (known - host));
-      data.read(host, head);
-      dst.position(dst.position() + head.limit());
-      zeros(dst);
-      return;
-    }
-    if (externalData && host >= known && host + n > data.size()) {
-      zeros(dst);
-      return;
-    }
-    data.read(host, dst);
-  }
-
-  /** One compressed cluster's bytes. */
-  byte[] decompress(long entry, long guestOffset) throws IOException {
-    long off = layout.compressedOffset(entry);
-    long len = Math.min(layout.compressedLength(entry), fileLength() - off);
-    byte[] in = new byte[(int) len];
-    file.read(off, ByteBuffer.wrap(in));
-    byte[] out = new byte[(int) layout.clusterSize];
-    try {
-      compression.decompress(in, in.length, out, location, "compressed cluster at virtual offset "
-          + layout.clusterStart(guestOffset) + " (data at " + off + ")");
-    } catch (io.blockkit.api.error.CorruptImageException e) {
-      throw new DataUnavailableException(e.getMessage(), layout.clusterStart(guestOffset),
-          layout.clusterSize);
-    }
-    return out;
   }
 
   // ---------------------------------------------------------------- block status
@@ -362,7 +305,7 @@ final class Qcow2Image extends AbstractBlockDevice {
     };
   }
 
-  // ---------------------------------------------------------------- writing (see Writer)
+  // ---------------------------------------------------------------- writing (see Writer, Zeroes, WriteSession)
 
   @Override
   protected void doWrite(long offset, ByteBuffer src) throws IOException {
@@ -371,12 +314,12 @@ final class Qcow2Image extends AbstractBlockDevice {
 
   @Override
   protected void doWriteZeroes(long offset, long length) throws IOException {
-    writer.zero(offset, length, false);
+    zeroes.zero(offset, length, false);
   }
 
   @Override
   protected void doDiscard(long offset, long length) throws IOException {
-    writer.zero(offset, length, true);
+    zeroes.zero(offset, length, true);
   }
 
   @Override
@@ -386,7 +329,7 @@ final class Qcow2Image extends AbstractBlockDevice {
     }
     state.readLock().lock();
     try {
-      writer.flushMetadata();
+      session.flushMetadata();
     } finally {
       state.readLock().unlock();
     }
@@ -398,7 +341,7 @@ final class Qcow2Image extends AbstractBlockDevice {
       if (allocator != null) {
         state.writeLock().lock();
         try {
-          writer.closeMetadata();
+          session.closeMetadata();
         } finally {
           state.writeLock().unlock();
         }
@@ -417,7 +360,7 @@ final class Qcow2Image extends AbstractBlockDevice {
     state.writeLock().lock();
     try {
       if (allocator != null) {
-        writer.flushMetadata();
+        session.flushMetadata();
         allocator.releasePool();
       }
       return new Qcow2Check(this).run(mode);
@@ -440,7 +383,7 @@ final class Qcow2Image extends AbstractBlockDevice {
   protected void doTruncate(long newSize) throws IOException {
     state.writeLock().lock();
     try {
-      writer.prepare();
+      session.prepare();
       new Changes(this).resize(newSize);
     } finally {
       state.writeLock().unlock();

@@ -75,6 +75,11 @@
  *       marks a bitmap it could not keep up to date: qemu then reports it as inconsistent, and
  *       {@code qemu-img check} stays clean because its clusters stay allocated.
  * </ol>
+ * The write path keeps this order in a few classes: {@code Writer} cuts requests at L2 tables
+ * and writes allocated clusters in place; {@code ClusterPlan} carries out everything else for one
+ * piece (data, then entries, then frees), with {@code DataPlan} for data and copy-on-write and
+ * {@code Zeroes} for zero writes and discards; {@code WriteSession} makes the first write's
+ * header changes and the flushes that apply waiting frees.
  * The flushes above go through one {@link io.blockkit.qcow2.Barrier}. The open option {@code
  * cache.no-flush=on} makes it a no-op, for a target {@code convert} has just created (a crash
  * loses that image anyway); an explicit flush and close still flush.
