@@ -58,6 +58,7 @@ public final class Main {
       System.setProperty(CONVERTER_EXCLUDES, "java\\.time\\..*,java\\.sql\\..*");
     }
     boolean debug = false;
+    boolean versionOnly = false; // --version alone needs no command's model
     List<String> pluginPath = new ArrayList<>();
     String command = null;
     for (int i = 0; i < args.length; i++) {
@@ -74,6 +75,9 @@ public final class Main {
         command = a;
       } else if (command == null && TOP_LEVEL_INFO.contains(a)) {
         command = "--help"; // top-level help lists every command
+        versionOnly = a.equals("-V") || a.equals("--version");
+      } else if (!a.startsWith("-") || a.equals("-h") || a.equals("--help")) {
+        versionOnly = false;
       }
     }
     Env e = new Env(out, err, debug, terminal, pluginPath, env);
@@ -84,11 +88,13 @@ public final class Main {
     }
     Factory factory = new Factory(e);
     CommandLine cl = new CommandLine(new BlockkitCommand(e), factory);
-    // Only the command being run; all of them for top-level help and unknown names (picocli's
-    // "Did you mean" needs them)
+    // Only the command being run; none for --version; all of them for top-level help and
+    // unknown names (picocli's "Did you mean" needs them)
     Class<? extends BaseCommand> only = command == null ? null : BlockkitCommand.command(command);
     try {
-      for (String name : only == null ? BlockkitCommand.NAMES : List.of(command)) {
+      List<String> names = versionOnly ? List.of()
+          : only == null ? BlockkitCommand.NAMES : List.of(command);
+      for (String name : names) {
         BaseCommand sub = factory.create(BlockkitCommand.command(name));
         cl.addSubcommand(name, sub);
         sub.configure(cl.getSubcommands().get(name));

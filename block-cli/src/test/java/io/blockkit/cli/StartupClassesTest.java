@@ -59,6 +59,14 @@ class StartupClassesTest {
   }
 
   @Test
+  void versionBuildsNoCommand() throws Exception {
+    assertEquals(new TreeSet<>(), commandClasses(loadedClasses("--version")));
+    assertEquals(new TreeSet<>(), commandClasses(loadedClasses("-V")));
+    // with help asked too, the commands are listed again
+    assertEquals(BlockkitCommand.NAMES.size(), commandClasses(loadedClasses("-V", "-h")).size());
+  }
+
+  @Test
   void topLevelHelpStillBuildsEveryCommand() throws Exception {
     List<String> loaded = loadedClasses("--help");
     assertEquals(BlockkitCommand.NAMES.size(), commandClasses(loaded).size(), loaded.toString());
