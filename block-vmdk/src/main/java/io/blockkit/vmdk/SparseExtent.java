@@ -178,15 +178,17 @@ class SparseExtent implements DiskExtent {
       file.write(at + in, part);
       return;
     }
-    // Copy-on-write: the rest of the grain keeps what it read as (the parent's bytes, or zeros).
     long grain = grainBytes();
+    if (in == 0 && part.remaining() == grain) {
+      allocate(g, part); // a whole grain: nothing to keep, so no copy (a convert's every grain)
+      return;
+    }
+    // Copy-on-write: the rest of the grain keeps what it read as (the parent's bytes, or zeros).
     ByteBuffer whole = ByteBuffer.allocate((int) grain);
-    if (in != 0 || part.remaining() != grain) {
-      long base = g * grain;
-      int valid = (int) Math.min(grain, length - base);
-      if (e == 0) {
-        parent.read(base, whole.duplicate().limit(valid));
-      }
+    long base = g * grain;
+    int valid = (int) Math.min(grain, length - base);
+    if (e == 0) {
+      parent.read(base, whole.duplicate().limit(valid));
     }
     whole.position((int) in);
     whole.put(part);
