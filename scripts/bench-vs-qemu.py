@@ -114,8 +114,9 @@ class Bench:
         return ((not a.only or re.search(a.only, name))
                 and not (a.skip and re.search(a.skip, name)))
 
-    def pair(self, name, qemu_cmd, bk_cmd, prepare=None, inner=False, check=None, bk_env=None,
-             table="qemu"):
+    def pair(self, name, qemu_cmd, bk_cmd, outputs=(), prepare=None, inner=False, check=None,
+             bk_env=None, table="qemu"):
+        """outputs: files the commands make, removed before each run and when the row is done."""
         if not self.wanted(name):
             return
         ratios, inner_ratios, q_times, b_times, q_rss, b_rss = [], [], [], [], [], []
@@ -126,6 +127,7 @@ class Bench:
                 order.reverse()
             res = {}
             for who, cmd in order:
+                self.rm(*outputs)()
                 if prepare:
                     prepare()
                 res[who] = timed(cmd, bk_env if who == "b" else None)
@@ -162,8 +164,7 @@ class Bench:
         self.rows.append(row)
         # outputs go as soon as their row is done: 2 GiB outputs of every format would fill a
         # tmpfs (and the RAM under it)
-        if prepare:
-            prepare()
+        self.rm(*outputs)()
         print(json.dumps(row), file=sys.stderr)
 
     def rm(self, *names):
@@ -197,11 +198,11 @@ class Bench:
         self.pair("convert %s full VDI -> raw" % size,
                   ["qemu-img", "convert", "-f", "vdi", "-O", "raw", p("full.vdi"), p("o.raw")],
                   bk + ["convert", "-f", "vdi", "-O", "raw", p("full.vdi"), p("o.raw")],
-                  prepare=self.rm("o.raw"))
+                  outputs=["o.raw"])
         self.pair("convert %s raw -> VDI" % size,
                   ["qemu-img", "convert", "-f", "raw", "-O", "vdi", p("full.raw"), p("o.vdi")],
                   bk + ["convert", "-f", "raw", "-O", "vdi", p("full.raw"), p("o.vdi")],
-                  prepare=self.rm("o.vdi"))
+                  outputs=["o.vdi"])
         sparse_sizes = {}
 
         def record(name):
@@ -211,11 +212,11 @@ class Bench:
         self.pair("convert 100 GiB sparse VDI (5 MiB data) -> raw",
                   ["qemu-img", "convert", "-f", "vdi", "-O", "raw", p("sparse.vdi"), p("s.raw")],
                   bk + ["convert", "-f", "vdi", "-O", "raw", p("sparse.vdi"), p("s.raw")],
-                  prepare=self.rm("s.raw"), check=record("s.raw"))
+                  outputs=["s.raw"], check=record("s.raw"))
         self.pair("convert 100 GiB sparse raw (5 MiB data) -> VDI",
                   ["qemu-img", "convert", "-f", "raw", "-O", "vdi", p("sparse.raw"), p("s.vdi")],
                   bk + ["convert", "-f", "raw", "-O", "vdi", p("sparse.raw"), p("s.vdi")],
-                  prepare=self.rm("s.vdi"), check=record("s.vdi"))
+                  outputs=["s.vdi"], check=record("s.vdi"))
         n = str(self.args.requests)
         for depth in ("1", "16"):
             self.pair("bench read 4 KiB x %s, depth %s" % (n, depth),
@@ -225,7 +226,6 @@ class Bench:
                       inner=True)
 
         def fresh():
-            self.rm("w.vdi")()
             sh(["qemu-img", "create", "-f", "vdi", p("w.vdi"), "8G"])
         # A non-zero pattern: blockkit allocates nothing for zeros (qemu's VDI driver does), so
         # the default all-zero writes would not measure allocation at all.
@@ -234,7 +234,7 @@ class Bench:
                    "-s", "4k", p("w.vdi")],
                   bk + ["bench", "-w", "--pattern=165", "-f", "vdi", "-c", n, "-d", "1", "-s", "4k",
                         p("w.vdi")],
-                  prepare=fresh, inner=True)
+                  outputs=["w.vdi"], prepare=fresh, inner=True)
         for img in ("blocks100k.vdi", "sparse.vdi"):
             self.pair("info %s" % img, ["qemu-img", "info", p(img)], bk + ["info", p(img)])
             self.pair("check %s" % img, ["qemu-img", "check", p(img)], bk + ["check", p(img)])
@@ -257,7 +257,7 @@ class Bench:
             self.pair(name,
                       ["qemu-img", "convert", "-f", src_fmt, "-O", dst_fmt] + extra + [p(src), p(dst)],
                       self.bk + ["convert", "-f", src_fmt, "-O", dst_fmt] + extra + [p(src), p(dst)],
-                      prepare=self.rm(dst))
+                      outputs=[dst])
         conv("convert %s raw -> raw" % size, "full.raw", "raw", "o.raw", "raw")
         conv("convert %s raw -> raw, copy offload (-C)" % size, "full.raw", "raw", "o.raw", "raw",
              ["-C"])
