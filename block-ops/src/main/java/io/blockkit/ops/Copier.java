@@ -21,8 +21,12 @@ import java.util.List;
  * Writes are issued in offset order unless {@code outOfOrder} (qemu-img's {@code -W}).
  *
  * <p>Where the source's bytes lie in a local file ({@link BlockDevice#hostFile}, or for a format
- * the file and offset its block status names for a run, {@link Run#host}), data is not read into
- * the buffer but scanned and written from a read-only memory-mapped view: one copy fewer. With
+ * the file and offset its block status names for a run, {@link Run#host}), a chunk that follows
+ * one made mostly of zeros is not read into the buffer but scanned (and written) from a read-only
+ * memory-mapped view: zeros are then never copied at all. After a chunk made mostly of data the
+ * next is read into the buffer again, because the writes are the part that cannot overlap (the
+ * kernel serialises writes to one file) and a write from a buffer just read is faster than one
+ * from a mapped view that nothing has read yet (2 GiB of random data: 0.86x the wall time). With
  * {@code offload} and a target in a local file too, the non-zero runs are copied by
  * the kernel ({@link FileChannel#transferTo}) and never pass through user space. A source file
  * that shrinks under the mapping fails the copy with an I/O error.
@@ -89,6 +93,12 @@ final class Copier {
   private final FileChannel srcFile;
   /** The target's file for kernel copies (copy offload); null to write through the device. */
   private final FileChannel dstFile;
+
+  /**
+   * Whether the next chunk is read through a mapped view: the last chunk written was mostly zeros
+   * (see the class comment). Only a hint, so a plain volatile.
+   */
+  private volatile boolean mapNext = true;
 
   private final Object lock = new Object();
   private long scanPos;
@@ -195,7 +205,7 @@ final class Copier {
       while ((t = next()) != null) {
         ByteBuffer buf = null;
         if (t.kind == Kind.COPY) {
-          buf = mapped(t);
+          buf = mapNext ? mapped(t) : null;
           if (buf == null) {
             own = own != null ? own : ByteBuffer.allocateDirect(CHUNK);
             buf = own.clear();
@@ -206,7 +216,7 @@ final class Copier {
           awaitTurn(t.seq);
           try {
             if (t.kind == Kind.COPY) {
-              writeData(t, buf);
+              mapNext = writeData(t, buf) < t.length / 2;
             } else {
               dst.writeZeroes(t.offset, t.length);
             }
@@ -359,13 +369,18 @@ final class Copier {
     }
   }
 
-  /** Writes a copied chunk, leaving out (or cheaply zeroing) aligned zero runs of minSparse+. */
-  private void writeData(Task t, ByteBuffer buf) throws IOException {
+  /**
+   * Writes a copied chunk, leaving out (or cheaply zeroing) aligned zero runs of minSparse+.
+   *
+   * @return the bytes written as data, not as zeros
+   */
+  private long writeData(Task t, ByteBuffer buf) throws IOException {
     int len = (int) t.length;
     if (minSparse == 0) {
       flushRun(t, buf, t.offset, t.offset + len, false);
-      return;
+      return len;
     }
+    long data = 0;
     long runStart = t.offset;
     boolean runZero = false;
     long p = t.offset;
@@ -379,12 +394,14 @@ final class Copier {
         runZero = zero;
       } else if (zero != runZero) {
         flushRun(t, buf, runStart, p, runZero);
+        data += runZero ? 0 : p - runStart;
         runStart = p;
         runZero = zero;
       }
       p = gEnd;
     }
     flushRun(t, buf, runStart, end, runZero);
+    return runZero ? data : data + end - runStart;
   }
 
   private void flushRun(Task t, ByteBuffer buf, long from, long to, boolean zero)
