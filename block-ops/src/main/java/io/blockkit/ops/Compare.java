@@ -93,8 +93,8 @@ public final class Compare {
     if (size1 != size2 && strict) {
       return new CompareResult(CompareResult.Outcome.SIZE_MISMATCH, -1, true);
     }
-    buf1 = ByteBuffer.allocateDirect(CHUNK);
-    buf2 = ByteBuffer.allocateDirect(CHUNK);
+    buf1 = IoBuffers.direct(CHUNK);
+    buf2 = IoBuffers.direct(CHUNK);
     ImageMap map1 = ImageMap.of(first);
     ImageMap map2 = ImageMap.of(second);
     boolean sizes = size1 != size2;

@@ -207,7 +207,7 @@ final class Copier {
         if (t.kind == Kind.COPY) {
           buf = mapNext ? mapped(t) : null;
           if (buf == null) {
-            own = own != null ? own : ByteBuffer.allocateDirect(CHUNK);
+            own = own != null ? own : IoBuffers.direct(CHUNK);
             buf = own.clear();
             read(t.offset, buf, 0, (int) t.length);
           }

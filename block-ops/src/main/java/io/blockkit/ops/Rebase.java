@@ -142,8 +142,8 @@ public final class Rebase {
     t.start();
     boolean ok = false;
     try {
-      ByteBuffer old = ByteBuffer.allocateDirect(CHUNK);
-      ByteBuffer now = ByteBuffer.allocateDirect(CHUNK);
+      ByteBuffer old = IoBuffers.direct(CHUNK);
+      ByteBuffer now = IoBuffers.direct(CHUNK);
       long nextSize = next == null ? 0 : next.size();
       long pos = 0;
       while (pos < size) {

@@ -106,7 +106,7 @@ public final class Resize {
       int len = (int) e.length();
       if (!e.zero()) {
         if (buf == null) {
-          buf = ByteBuffer.allocateDirect(CHUNK);
+          buf = IoBuffers.direct(CHUNK);
         }
         buf.clear().limit(len);
         image.read(pos, buf);
