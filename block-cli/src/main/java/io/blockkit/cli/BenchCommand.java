@@ -1,6 +1,7 @@
 package io.blockkit.cli;
 
 import io.blockkit.api.BlockDevice;
+import io.blockkit.api.IoBuffers;
 import io.blockkit.api.options.Sizes;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -179,7 +180,7 @@ final class BenchCommand extends ImageCommand {
     // every buffer before any request: without memory for them all the run fails, not shrinks
     List<ByteBuffer> buffers = new ArrayList<>();
     for (int i = 0; i < threads; i++) {
-      ByteBuffer buf = ByteBuffer.allocateDirect(bufSize);
+      ByteBuffer buf = IoBuffers.direct(bufSize); // page-aligned, as qemu-img bench's
       while (write && pattern != 0 && buf.hasRemaining()) {
         buf.put((byte) pattern);
       }

@@ -1,6 +1,7 @@
 package io.blockkit.ops;
 
 import io.blockkit.api.BlockDevice;
+import io.blockkit.api.IoBuffers;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Objects;

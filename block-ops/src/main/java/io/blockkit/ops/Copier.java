@@ -2,6 +2,7 @@ package io.blockkit.ops;
 
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.Capability;
+import io.blockkit.api.IoBuffers;
 import io.blockkit.api.error.DataUnavailableException;
 import java.io.IOException;
 import java.nio.ByteBuffer;

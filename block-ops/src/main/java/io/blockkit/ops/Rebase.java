@@ -4,6 +4,7 @@ import io.blockkit.api.BackingLink;
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.DriverFeature;
 import io.blockkit.api.Extent;
+import io.blockkit.api.IoBuffers;
 import io.blockkit.api.error.UnsupportedFeatureException;
 import io.blockkit.registry.BlockRegistry;
 import io.blockkit.registry.OpenParams;

@@ -4,6 +4,7 @@ import io.blockkit.api.BackingChain;
 import io.blockkit.api.BlockDevice;
 import io.blockkit.api.Capability;
 import io.blockkit.api.Extent;
+import io.blockkit.api.IoBuffers;
 import io.blockkit.api.error.UnsupportedFeatureException;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,5 +1,6 @@
 package io.blockkit.nbd.server;
 
+import io.blockkit.api.IoBuffers;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 
@@ -7,7 +8,8 @@ import java.util.ArrayDeque;
  * One connection's data buffers, and the bound on its memory: buffers in use never add up to
  * more than the budget, so a client that pipelines many large requests waits (and, as its
  * requests stop being read, is slowed by TCP) instead of growing the server. Buffers are direct
- * (the socket and file channels use them without a copy) and reused by size class (powers of
+ * and page-aligned ({@link IoBuffers}: the socket and file channels use them without a copy, at
+ * full speed) and reused by size class (powers of
  * two from 64 KiB); idle ones are dropped when keeping them would pass the budget.
  */
 final class BufferPool {
@@ -48,7 +50,7 @@ final class BufferPool {
       idle -= size;
     } else {
       dropIdle(size);
-      b = ByteBuffer.allocateDirect((int) size);
+      b = IoBuffers.direct((int) size);
     }
     return b.clear().limit(length);
   }
