@@ -203,6 +203,9 @@ class Bench:
                   ["qemu-img", "convert", "-f", "raw", "-O", "vdi", p("full.raw"), p("o.vdi")],
                   bk + ["convert", "-f", "raw", "-O", "vdi", p("full.raw"), p("o.vdi")],
                   outputs=["o.vdi"])
+        self.pair("compare %s raw with the VDI of the same data" % size,
+                  ["qemu-img", "compare", "-f", "raw", "-F", "vdi", p("full.raw"), p("full.vdi")],
+                  bk + ["compare", "-f", "raw", "-F", "vdi", p("full.raw"), p("full.vdi")])
         sparse_sizes = {}
 
         def record(name):
