@@ -3,8 +3,9 @@ package io.blockkit.api;
 import java.nio.ByteBuffer;
 
 /**
- * Data buffers for bulk I/O: copy loops, servers, benchmarks. A buffer the kernel copies file
- * data into or out of should come from here.
+ * Data buffers for bulk copies between files (copy loops, benchmarks): the kernel copies file data
+ * into and out of them at full speed. Measure before using them for a buffer that goes to a socket
+ * too: the NBD server's pool measured slower with them.
  */
 public final class IoBuffers {
   private static final int PAGE = 4096;
