@@ -187,8 +187,7 @@ final class HttpSource implements RangeSource {
     } catch (TimeoutException e) {
       sink.abandon();
       f.cancel(true);
-      throw new TransientException("Could not read '" + location + "': " + server
-          + " did not answer within " + timeout.toSeconds() + " s", e);
+      throw NetFailures.timedOut(location, server, timeout, e);
     } catch (InterruptedException e) {
       sink.abandon();
       f.cancel(true);

@@ -38,8 +38,7 @@ final class NetFailures {
           + server.replaceFirst(":\\d+$", "") + "'", t);
     }
     if (t instanceof HttpTimeoutException) {
-      return new TransientException(prefix + server + " did not answer within "
-          + timeout.toSeconds() + " s", t);
+      return timedOut(location, server, timeout, t);
     }
     if (find(t, ConnectException.class) != null) {
       String m = prefix + "connection to " + server + " refused";
@@ -51,6 +50,16 @@ final class NetFailures {
           + (m == null || m.isBlank() ? "" : " (" + m + ")"), t);
     }
     return new BlockException(prefix + t, t);
+  }
+
+  /**
+   * No whole answer within the timeout. One message for both timers that can notice it: the
+   * client's own (the request's timeout) and the wait for the answer, which expire together.
+   */
+  static TransientException timedOut(String location, String server, Duration timeout,
+      Throwable cause) {
+    return new TransientException("Could not read '" + location + "': " + server
+        + " did not answer within " + timeout.toSeconds() + " s", cause);
   }
 
   private static BlockException tls(Throwable t, String location, String server) {
