@@ -4,17 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.blockkit.api.AbstractBlockDevice;
 import io.blockkit.api.BlockDevice;
-import io.blockkit.api.Capability;
+import io.blockkit.api.ForwardingBlockDevice;
 import io.blockkit.api.OpenRequest;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,48 +27,11 @@ class VpcFailedFlushTest {
   Path dir;
 
   /** The file under the image, whose flushes fail while {@link #failing} is set. */
-  private static final class FlakyFlush extends AbstractBlockDevice {
-    private final BlockDevice inner;
+  private static final class FlakyFlush extends ForwardingBlockDevice {
     volatile boolean failing;
 
     FlakyFlush(BlockDevice inner) {
-      super(inner.driver(), inner.location(), false, inner);
-      this.inner = inner;
-    }
-
-    @Override
-    public long size() throws IOException {
-      return inner.size();
-    }
-
-    @Override
-    public Set<Capability> capabilities() {
-      return inner.capabilities();
-    }
-
-    @Override
-    protected void doRead(long offset, ByteBuffer dst) throws IOException {
-      inner.read(offset, dst);
-    }
-
-    @Override
-    protected void doWrite(long offset, ByteBuffer src) throws IOException {
-      inner.write(offset, src);
-    }
-
-    @Override
-    protected void doWriteZeroes(long offset, long length) throws IOException {
-      inner.writeZeroes(offset, length);
-    }
-
-    @Override
-    protected void doDiscard(long offset, long length) throws IOException {
-      inner.discard(offset, length);
-    }
-
-    @Override
-    protected void doTruncate(long newSize) throws IOException {
-      inner.truncate(newSize);
+      super(inner.driver(), inner.location(), false, inner, true);
     }
 
     @Override
@@ -79,7 +39,7 @@ class VpcFailedFlushTest {
       if (failing) {
         throw new IOException("test: flush failed");
       }
-      inner.flush();
+      super.doFlush();
     }
   }
 
