@@ -10,6 +10,8 @@
  *       {@code open}/{@code create} with typed {@link io.blockkit.api.options.OptionSpec}s.
  *   <li>Extend {@link io.blockkit.api.AbstractBlockDevice} for the open image; it does range,
  *       read-only and closed checks so the driver only implements valid requests.
+ *       A FILTER that changes one thing and passes the rest on extends
+ *       {@link io.blockkit.api.ForwardingBlockDevice}.
  *   <li>List the class in {@code META-INF/services/io.blockkit.api.BlockDriver} and put the jar on
  *       the class path (or in the tool's {@code plugins/} folder).
  *   <li>Extend the conformance kit's {@code BlockDriverConformanceTest} (module block-tests).
