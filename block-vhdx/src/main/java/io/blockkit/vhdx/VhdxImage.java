@@ -251,7 +251,6 @@ final class VhdxImage extends AbstractBlockDevice {
     return run;
   }
 
-  /** The status from {@code pos} to the end of its block (or {@code end}). */
   /**
    * Data at {@code hostOffset} of the file; with no offset while a log replayed in memory only
    * (the file there may still hold what the log replaces, and a caller reading the file at the
@@ -262,6 +261,7 @@ final class VhdxImage extends AbstractBlockDevice {
         : Extent.data(pos, len, hostOffset, file.child());
   }
 
+  /** The status from {@code pos} to the end of its block (or {@code end}). */
   private Extent statusInBlock(long pos, long end) throws IOException {
     long block = pos / blockSize;
     long inBlock = pos % blockSize;
