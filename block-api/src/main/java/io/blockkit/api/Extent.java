@@ -40,6 +40,14 @@ public record Extent(long offset, long length, boolean data, boolean zero, boole
     return hostOffset >= 0;
   }
 
+  /**
+   * Whether reading {@link #host} at {@link #hostOffset} gives exactly this run's bytes: a data
+   * run that is not zero and names both (the contract of {@code host}).
+   */
+  public boolean hostHoldsBytes() {
+    return data && !zero && hasHostOffset() && host != null;
+  }
+
   public long end() {
     return offset + length;
   }

@@ -316,7 +316,7 @@ public final class Convert {
         kind = Copier.Kind.ZERO;
       } else {
         kind = Copier.Kind.COPY;
-        if (e.data() && !e.zero() && e.hasHostOffset() && e.host() != null) {
+        if (e.hostHoldsBytes()) {
           // where a local file holds the run's bytes as they read: the copy maps them from there
           FileChannel host = e.host().hostFile().orElse(null);
           if (host != null) {

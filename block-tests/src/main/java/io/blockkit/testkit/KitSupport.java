@@ -239,7 +239,7 @@ public abstract class KitSupport {
           + size + seedNote());
       byte[] content = readAll(d, e.offset(), Math.toIntExact(e.length()));
       boolean allZero = isZero(content);
-      if (e.data() && !e.zero() && e.hasHostOffset() && e.host() != null) {
+      if (e.hostHoldsBytes()) {
         // convert reads such runs straight from the host (a mapped view of its file)
         byte[] stored = readAll(e.host(), e.hostOffset(), content.length);
         assertTrue(Arrays.equals(content, stored), what + ": extent " + e.offset() + "+"
