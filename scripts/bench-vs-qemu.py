@@ -127,7 +127,7 @@ class Bench:
                 order.reverse()
             res = {}
             for who, cmd in order:
-                self.rm(*outputs)()
+                self.rm(*outputs)
                 if prepare:
                     prepare()
                 res[who] = timed(cmd, bk_env if who == "b" else None)
@@ -164,15 +164,13 @@ class Bench:
         self.rows.append(row)
         # outputs go as soon as their row is done: 2 GiB outputs of every format would fill a
         # tmpfs (and the RAM under it)
-        self.rm(*outputs)()
+        self.rm(*outputs)
         print(json.dumps(row), file=sys.stderr)
 
     def rm(self, *names):
-        def f():
-            for n in names:
-                if os.path.exists(self.path(n)):
-                    os.remove(self.path(n))
-        return f
+        for n in names:
+            if os.path.exists(self.path(n)):
+                os.remove(self.path(n))
 
     def jvm_floor(self):
         """Median wall time of a bare JVM start (java -version), the floor of any Java tool."""
